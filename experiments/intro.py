@@ -1,0 +1,131 @@
+"""Paper E1 (the intro figure): five features of importance 0.9^i squeezed into two dimensions.
+
+Published: dense (S=0) -> the top 2 features orthogonal, the rest dropped; S=0.8 -> four features as two
+antipodal pairs; S=0.9 -> all five as a pentagon. Several seeds per density, the lowest loss kept: 2-D fits
+often stall in local minima (the paper does the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from superpose import metrics, plots
+from superpose.config import TrainConfig, geometric_importance, make_hyper
+from superpose.data import Independent
+from superpose.experiment import Experiment, main
+from superpose.models import ReluOutput
+from superpose.sweep import Grid, Sweep, best_of
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    n_features: int = 5
+    n_hidden: int = 2
+    importance_ratio: float = 0.9  # I_i = 0.9^i, as in the paper
+    n_densities: int = 10  # density 20^-linspace(0, 1, n): from 1 down to 0.05
+    n_seeds: int = 6  # fits per density; the lowest final loss is kept
+    n_steps: int = 10_000
+    batch_size: int = 1024
+    lr: float = 1e-3
+    seed: int = 0  # root seed
+
+
+QUICK = {"n_densities": 3, "n_seeds": 4, "n_steps": 4_000}
+
+
+def densities(cfg: Config) -> np.ndarray:
+    return (20.0 ** -np.linspace(0, 1, cfg.n_densities)).astype(np.float32)
+
+
+def train(cfg: Config, ctx) -> dict:
+    grid = Grid(density=densities(cfg), seed=np.arange(cfg.n_seeds))
+    coords = grid.coords
+    importance = geometric_importance(cfg.n_features, cfg.importance_ratio)
+    hyper = make_hyper(
+        grid.size, cfg.n_features, feature_prob=coords["density"], importance=importance, lr=cfg.lr
+    )
+    train_cfg = TrainConfig(
+        cfg.n_features,
+        cfg.n_hidden,
+        batch_size=cfg.batch_size,
+        n_steps=cfg.n_steps,
+        chunk_steps=min(cfg.n_steps, 1000),
+    )
+    result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
+    arrays = {
+        "W": result.params["W"],
+        "b": result.params["b"],
+        "loss": result.loss,
+        "log_steps": result.log_steps,
+        "final_loss": result.final_loss,
+        "density": coords["density"],
+        "seed": coords["seed"],
+        "importance": hyper.importance,
+    }
+    best = best_of({"W": arrays["W"], "b": arrays["b"]}, result.final_loss, grid, axis="seed")
+    arrays.update(
+        best_W=best["W"], best_b=best["b"], best_index=best["best_index"], best_density=densities(cfg)
+    )
+    return arrays
+
+
+def analyze(cfg: Config, arrays: dict) -> dict:
+    Ws, dens = arrays["best_W"], arrays["best_density"]
+    per_density = []
+    for W, d in zip(Ws, dens):
+        idx, gaps = metrics.angles_2d(W)
+        per_density.append(
+            {
+                "density": float(d),
+                "norms": metrics.feature_norms(W).round(3).tolist(),
+                "represented": idx.tolist(),
+                "angle_gaps_deg": gaps.round(1).tolist(),
+            }
+        )
+    dense, sparse = Ws[0], Ws[-1]
+    rep = metrics.represented(dense)
+    cos = metrics.cosines(dense)[np.ix_(rep, rep)]
+    off = float(np.abs(cos[~np.eye(rep.sum(), dtype=bool)]).max()) if rep.sum() > 1 else float("nan")
+    _, gaps = metrics.angles_2d(sparse)
+    pentagon = metrics.is_regular_polygon(sparse, 5, tol_deg=5.0)
+    checks = [
+        {
+            "name": f"density {dens[0]:.3g}: two features represented and orthogonal",
+            "passed": bool(rep.sum() == 2 and off < 0.1),
+            "value": f"{int(rep.sum())} represented (features {np.flatnonzero(rep).tolist()}), max |cos| {off:.3f}",
+            "expected": "2 represented, |cos| < 0.1",
+        },
+        {
+            "name": f"density {dens[-1]:.3g}: all five features as a regular pentagon",
+            "passed": bool(pentagon),
+            "value": f"{len(gaps)} represented, angle gaps {np.round(gaps, 1).tolist()} deg",
+            "expected": "5 represented, every gap 72 +- 5 deg",
+        },
+    ]
+    return {"experiment": "intro", "per_density": per_density, "checks": checks}
+
+
+def plot(cfg: Config, arrays: dict, out_dir) -> list:
+    Ws, bs, dens = arrays["best_W"], arrays["best_b"], arrays["best_density"]
+    imp = arrays["importance"][0]
+    k = len(dens)
+    fig, axes = plt.subplots(2, k, figsize=(1.6 * k, 3.4), squeeze=False)
+    for j in range(k):
+        plots.features_2d(axes[0, j], Ws[j], imp, title=f"1-S = {dens[j]:.3g}")
+        plots.gram_heatmap(axes[1, j], Ws[j])
+    axes[0, 0].set_ylabel("W columns")
+    axes[1, 0].set_ylabel("$W^TW$")
+    fig.suptitle(
+        f"5 features in 2 dimensions (I = {cfg.importance_ratio}^i; best of {cfg.n_seeds} seeds)", fontsize=10
+    )
+    return [plots.save(fig, f"{out_dir}/intro.png")]
+
+
+EXPERIMENT = Experiment("intro", Config, train, analyze, plot, QUICK, description=__doc__)
+
+if __name__ == "__main__":
+    sys.exit(main(EXPERIMENT))

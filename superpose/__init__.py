@@ -1,0 +1,1 @@
+"""superpose: toy models of superposition in JAX."""

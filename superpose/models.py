@@ -1,0 +1,116 @@
+"""The toy-model family (paper section 1) as pure init/apply pairs on ONE instance.
+
+Owns: the models (linear, ReLU output, ReLU hidden, untied absolute-value MLP), Xavier-normal init per
+single model, and the importance-weighted loss. Does not: batch over instances (that is sweep.py's job)
+or train (train.py).
+
+A model is any frozen dataclass with
+    init(key, n_features, n_hidden) -> params          (a dict of arrays)
+    apply(params, x [n, batch]) -> x_hat [n, batch]
+    target(x [n, batch]) -> what x_hat should match (x itself for autoencoders)
+Batches are columns, one example each, so the code reads like the paper's equations (h = W x).
+Add a variant by writing such a class (or subclassing one below); the training code never changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+
+def xavier_normal(key: jax.Array, shape: tuple[int, int]) -> jax.Array:
+    """Normal with std sqrt(2 / (fan_in + fan_out)) for ONE model (the notebook's 3-D version leaks the
+    instance count into the std; we do not)."""
+    return jax.random.normal(key, shape, dtype=jnp.float32) * jnp.sqrt(2.0 / (shape[0] + shape[1]))
+
+
+@dataclasses.dataclass(frozen=True)
+class TiedModel:
+    """Base for tied-weight autoencoders: W [n_hidden, n_features] (column i is feature i's direction),
+    b [n_features]. Subclasses define `hidden` and `output` nonlinearities."""
+
+    def init(self, key, n_features: int, n_hidden: int) -> dict:
+        return {
+            "W": xavier_normal(key, (n_hidden, n_features)),
+            "b": jnp.zeros((n_features,), jnp.float32),
+        }
+
+    def hidden(self, params, x):
+        """x [n, batch] -> h [m, batch]; h = W x."""
+        return params["W"] @ x
+
+    def output(self, params, h):
+        """h [m, batch] -> x' [n, batch]; x' = W^T h + b."""
+        return params["W"].T @ h + params["b"][:, None]
+
+    def apply(self, params, x):
+        return self.output(params, self.hidden(params, x))
+
+    def target(self, x):
+        return x
+
+
+@dataclasses.dataclass(frozen=True)
+class Linear(TiedModel):
+    """h = W x; x' = W^T h + b. Learns the top-m features by importance, never superposition."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReluOutput(TiedModel):
+    """h = W x; x' = ReLU(W^T h + b). The paper's main model."""
+
+    def output(self, params, h):
+        return jax.nn.relu(super().output(params, h))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReluHidden(ReluOutput):
+    """h = ReLU(W x); x' = ReLU(W^T h + b). The hidden layer has a privileged basis."""
+
+    def hidden(self, params, x):
+        return jax.nn.relu(super().hidden(params, x))
+
+
+@dataclasses.dataclass(frozen=True)
+class AbsMLP:
+    """Untied computation model: h = ReLU(W1 x); y' = ReLU(W2 h + b), target y = |x|.
+    W1 [n_hidden, n_features], W2 [n_features, n_hidden], b [n_features]."""
+
+    def init(self, key, n_features: int, n_hidden: int) -> dict:
+        k1, k2 = jax.random.split(key)
+        return {
+            "W1": xavier_normal(k1, (n_hidden, n_features)),
+            "W2": xavier_normal(k2, (n_features, n_hidden)),
+            "b": jnp.zeros((n_features,), jnp.float32),
+        }
+
+    def apply(self, params, x):
+        h = jax.nn.relu(params["W1"] @ x)
+        return jax.nn.relu(params["W2"] @ h + params["b"][:, None])
+
+    def target(self, x):
+        return jnp.abs(x)
+
+
+MODELS = {
+    "linear": Linear,
+    "relu_output": ReluOutput,
+    "relu_hidden": ReluHidden,
+    "abs_mlp": AbsMLP,
+}
+
+
+def get_model(name: str):
+    """The model registered under `name` (see MODELS)."""
+    try:
+        return MODELS[name]()
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}") from None
+
+
+def weighted_mse(model, params, x, importance) -> jax.Array:
+    """Paper section 3: mean over batch and features of I_i (y_i - y'_i)^2. x [n, batch], importance [n]."""
+    err = model.target(x) - model.apply(params, x)
+    return jnp.mean(importance[:, None] * err**2)

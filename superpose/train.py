@@ -1,0 +1,126 @@
+"""One model instance's whole training run, compiled.
+
+Owns: keys, the optimizer (optax AdamW) and its schedules, the loss, one chunk of training as a nested
+`lax.scan` (outer: log windows, inner: steps), weight snapshots, and the final evaluation.
+Does not: batch over instances (sweep.py vmaps these functions) or loop in Python over steps.
+
+Keys (design.md): instance key = fold_in(root, seed); init / data / eval keys = fold_in(instance key, 0/1/2);
+step key = fold_in(data key, step). So a chunked run, a resumed run and a one-shot run see the same
+batches, and an instance's numbers never depend on which grid it sits in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from superpose.config import Hyper, TrainConfig
+from superpose.models import weighted_mse
+
+
+class TrainState(NamedTuple):
+    """Scan carry of one instance. snapshots: params-shaped dict with a leading [n_snapshots] axis."""
+
+    params: dict
+    opt_state: Any
+    snapshots: dict
+
+
+class Keys(NamedTuple):
+    init: jax.Array
+    data: jax.Array
+    eval: jax.Array
+
+
+def instance_keys(root_seed, seed) -> Keys:
+    """Typed keys for one instance, derived with fold_in only (never split(root, N))."""
+    instance = jax.random.fold_in(jax.random.key(root_seed), seed)
+    return Keys(*(jax.random.fold_in(instance, i) for i in range(3)))
+
+
+def lr_shape(cfg: TrainConfig):
+    """The schedule's shape in [0, 1] as a function of the step count; multiplied by the instance's lr."""
+    if cfg.schedule == "constant":
+        return lambda count: jnp.ones_like(count, dtype=jnp.float32)
+    if cfg.schedule == "linear":
+        return optax.linear_schedule(1.0, 0.0, cfg.n_steps)
+    if cfg.schedule == "cosine":
+        return optax.cosine_decay_schedule(1.0, cfg.n_steps)
+    return optax.warmup_cosine_decay_schedule(0.0, 1.0, max(cfg.warmup_steps, 1), cfg.n_steps)
+
+
+def make_optimizer(cfg: TrainConfig, hyper: Hyper) -> optax.GradientTransformation:
+    """AdamW (notebook defaults b1=0.9, b2=0.999, eps=1e-8) with this instance's traced lr and weight decay."""
+    shape = lr_shape(cfg)
+    return optax.adamw(learning_rate=lambda count: hyper.lr * shape(count), weight_decay=hyper.weight_decay)
+
+
+def init_state(model, cfg: TrainConfig, hyper: Hyper, seed, root_seed=0) -> TrainState:
+    params = model.init(instance_keys(root_seed, seed).init, cfg.n_features, cfg.n_hidden)
+    n_snap = len(cfg.snapshot_steps)
+    snapshots = jax.tree.map(lambda p: jnp.zeros((n_snap, *p.shape), p.dtype), params)
+    return TrainState(params, make_optimizer(cfg, hyper).init(params), snapshots)
+
+
+def train_chunk(
+    model, sampler, cfg: TrainConfig, hyper: Hyper, seed, root_seed, state: TrainState, start_step
+) -> tuple[TrainState, jax.Array]:
+    """Run cfg.chunk_steps steps from `start_step` (traced, so every chunk reuses one compile).
+
+    Returns the new state and [chunk_steps // log_every] mean training loss of each log window.
+    """
+    data_key = instance_keys(root_seed, seed).data
+    opt = make_optimizer(cfg, hyper)
+    loss_and_grad = jax.value_and_grad(lambda params, x: weighted_mse(model, params, x, hyper.importance))
+    snapshot_steps = jnp.asarray(cfg.snapshot_steps, dtype=jnp.int32)
+
+    def step(carry, step_index):
+        params, opt_state = carry
+        x = sampler.sample(
+            jax.random.fold_in(data_key, step_index), hyper.feature_prob, cfg.batch_size, cfg.rng
+        )
+        loss, grads = loss_and_grad(params, x)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    def window(state: TrainState, window_start):
+        steps = window_start + jnp.arange(cfg.log_every)
+        (params, opt_state), losses = jax.lax.scan(step, (state.params, state.opt_state), steps)
+        # Keep a snapshot when the steps done so far equal a requested snapshot step.
+        done = window_start + cfg.log_every
+        hit = snapshot_steps == done  # [n_snapshots]
+        snapshots = jax.tree.map(
+            lambda buf, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], buf),
+            state.snapshots,
+            params,
+        )
+        return TrainState(params, opt_state, snapshots), jnp.mean(losses)
+
+    window_starts = start_step + cfg.log_every * jnp.arange(cfg.chunk_steps // cfg.log_every)
+    return jax.lax.scan(window, state, window_starts)
+
+
+def evaluate(model, sampler, cfg: TrainConfig, hyper: Hyper, seed, root_seed, params) -> jax.Array:
+    """Loss on cfg.eval_batches fresh batches from the eval key: the number best-of-N selection uses."""
+    eval_key = instance_keys(root_seed, seed).eval
+
+    def one(total, i):
+        x = sampler.sample(jax.random.fold_in(eval_key, i), hyper.feature_prob, cfg.batch_size, cfg.rng)
+        return total + weighted_mse(model, params, x, hyper.importance), None
+
+    total, _ = jax.lax.scan(one, jnp.float32(0.0), jnp.arange(cfg.eval_batches))
+    return total / cfg.eval_batches
+
+
+def train(model, sampler, cfg: TrainConfig, hyper: Hyper, seed, root_seed=0) -> tuple[TrainState, jax.Array]:
+    """One instance's whole run as a single pure function: init, then every chunk. Returns (state, loss log)."""
+    state = init_state(model, cfg, hyper, seed, root_seed)
+
+    def chunk(state, start):
+        return train_chunk(model, sampler, cfg, hyper, seed, root_seed, state, start)
+
+    state, logs = jax.lax.scan(chunk, state, cfg.chunk_steps * jnp.arange(cfg.n_chunks))
+    return state, logs.reshape(-1)
