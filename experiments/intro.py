@@ -110,7 +110,7 @@ def analyze(cfg: Config, arrays: dict) -> dict:
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:
-    Ws, bs, dens = arrays["best_W"], arrays["best_b"], arrays["best_density"]
+    Ws, dens = arrays["best_W"], arrays["best_density"]
     imp = arrays["importance"][0]
     k = len(dens)
     fig, axes = plt.subplots(2, k, figsize=(1.6 * k, 3.4), squeeze=False)
