@@ -1,0 +1,75 @@
+"""Run every paper experiment at full scale, refresh figures/, and print a table of wall times and checks.
+
+python experiments/reproduce_all.py            # full scale (see README for the total time)
+python experiments/reproduce_all.py --quick    # every --quick mode, e.g. as a smoke test
+python experiments/reproduce_all.py --only intro,uniform
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+from superpose.experiment import ConfigError, Diverged, add_run_arguments, run_experiment
+from superpose.store import RunError
+
+HERE = Path(__file__).resolve().parent
+# Paper order; scripts that are not (yet) present are skipped.
+ORDER = (
+    "intro",
+    "basic",
+    "across_sparsity",
+    "uniform",
+    "nonuniform",
+    "correlated",
+    "phase_n2m1",
+    "phase_n3m2",
+)
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"experiments.{name}", HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module.EXPERIMENT
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_run_arguments(parser)
+    parser.add_argument("--only", default="", help="comma-separated experiment names (default: all)")
+    args = parser.parse_args(argv)
+    names = [n for n in (args.only.split(",") if args.only else ORDER) if n]
+    unknown = [n for n in names if not (HERE / f"{n}.py").exists()]
+    if args.only and unknown:
+        print(f"error: unknown experiment(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    rows, failed = [], 0
+    total0 = time.perf_counter()
+    for name in names:
+        if name in unknown:
+            continue
+        print(f"== {name}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            code = run_experiment(load(name), args)
+        except (ConfigError, RunError, Diverged) as e:
+            print(f"error: {e}", file=sys.stderr)
+            code = 2
+        rows.append((name, time.perf_counter() - t0, "ok" if code == 0 else "CHECK FAILED"))
+        failed += code != 0
+    print(f"\n{'experiment':<18}{'wall':>9}  checks")
+    for name, wall, status in rows:
+        print(f"{name:<18}{wall:>8.1f}s  {status}")
+    print(f"{'total':<18}{time.perf_counter() - total0:>8.1f}s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
