@@ -1,0 +1,90 @@
+"""E6 (experiments/nonuniform.py): geometry classification, the dropped-feature loss, warm starts, and the
+--quick run end to end with its checks (quick tolerances: crossing 1.5x-6x sparser, as few fits and steps
+make it coarser than the full run's)."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"exp_{name}", ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+nu = _load("nonuniform")
+
+
+def _rot(theta):
+    return np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+@given(theta=st.floats(0, 2 * np.pi), scale=st.floats(0.8, 1.5))
+def test_classify_rotated_geometries(theta, scale):
+    rng = np.random.default_rng(0)
+    pent = scale * _rot(theta) @ nu.warm_W(nu.PENTAGON, rng)
+    dig = scale * _rot(theta) @ nu.warm_W(nu.DIGONS, rng)
+    assert nu.classify(pent) == nu.PENTAGON
+    assert nu.classify(dig) == nu.DIGONS
+    squashed = pent.copy()
+    squashed[:, 1] = squashed[:, 0]  # two features on top of each other: neither geometry
+    assert nu.classify(squashed) == nu.OTHER
+
+
+@given(p=st.floats(0.05, 0.5))
+def test_dropped_feature_loss_is_its_variance(p):
+    # W = 0, b = E[x] = p/2 on one feature: the loss is Var(x) = p/3 - p^2/4.
+    x = nu.common_sample(np.array([p], np.float32), 1 << 18, 1)
+    loss = nu.mc_loss(np.zeros((2, 1)), np.array([p / 2]), x)
+    assert loss == pytest.approx(p / 3 - p**2 / 4, rel=0.05)
+
+
+def test_loss_crossing_interpolates():
+    ratio = np.array([0.25, 0.5, 1.0, 2.0])
+    pent = np.ones(4)
+    dig = np.array([0.9, 1.1, 1.3, np.nan])  # crosses halfway between 0.25 and 0.5 in log ratio
+    assert nu.loss_crossing(ratio, pent, dig) == pytest.approx(np.sqrt(0.125), rel=1e-6)
+    assert np.isnan(nu.loss_crossing(ratio, pent, dig + 1))
+
+
+def test_warm_start_replaces_W_only_where_given():
+    from superpose.config import TrainConfig, make_hyper
+    from superpose.data import Independent
+    from superpose.models import ReluOutput
+
+    N = 3  # with 4 test devices the instance axis is padded
+    W0 = np.full((N, 2, 5), np.nan, np.float32)
+    W0[1] = nu.warm_W(nu.PENTAGON, np.random.default_rng(0))
+    cfg = TrainConfig(5, 2, batch_size=8, n_steps=10, log_every=10, chunk_steps=10)
+    sweep = nu.WarmStartSweep(
+        ReluOutput(), Independent(), cfg, make_hyper(N, 5, feature_prob=0.05), np.arange(N), W0=W0
+    )
+    W = np.asarray(sweep.init().params["W"])[:N]
+    np.testing.assert_allclose(W[1], W0[1])
+    assert not np.allclose(W[0], W0[1]) and np.all(np.isfinite(W))
+
+
+def test_quick_run_checks(tmp_path):
+    from superpose.experiment import main
+
+    main(nu.EXPERIMENT, ["--quick", "--runs-dir", str(tmp_path), "--quiet"])
+    (summary_path,) = tmp_path.glob("nonuniform/*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    checks = {c["name"]: c for c in summary["checks"]}
+    assert 1.5 <= 1 / summary["loss_crossing_ratio"] <= 6.0
+    assert np.isfinite(summary["snap_ratio"]) and summary["snap_ratio"] < 1
+    repel = next(c for name, c in checks.items() if name.startswith("denser feature 0 repels"))
+    assert repel["passed"], repel
+    assert summary["norm_vs_bias"]["squared_form_corr"] > 0.7
+    assert (summary_path.parent / "nonuniform.png").exists()
