@@ -1,23 +1,36 @@
-"""Running an experiment into the run store: config overrides, resumable sweeps, checks, figures.
+"""Running an experiment into the run store: config overrides and validation, resumable sweeps, the run's life.
 
-Owns: the `Experiment` spec every script in experiments/ fills in, `--set key=value` parsing against the
-experiment's config dataclass, chunk checkpoints of each sweep (so a killed run resumes bitwise
-identically), and the run's life cycle (config -> lineage -> sweeps -> results -> summary -> figures).
-Does not: define any experiment's science (experiments/), train (sweep.py) or draw (plots.py).
+Owns: the `Experiment` spec every script in experiments/ fills in; `--set key=value` parsing against the
+experiment's config dataclass and generic validation of common field names; chunk checkpoints of each sweep
+(so a killed run resumes bitwise identically); NaN/inf detection between chunks; the run's life cycle
+(config -> lineage -> sweeps -> results -> figures -> summary); loading experiment scripts by name; the
+`python experiments/NAME.py` entry point. Does not: define any experiment's science (experiments/), train
+(sweep.py), draw (plots/) or lay out files (store.py).
 
 An experiment script provides:
     Config        frozen dataclass; defaults are the paper's full scale
     QUICK         dict of overrides for --quick (small enough for CI)
-    train(cfg, ctx) -> dict of instance-first arrays   (calls ctx.sweep(name, sweep) for each Sweep)
+    train(cfg, ctx) -> dict of instance-first arrays   (calls ctx.sweep(name, Sweep(...)) for each sweep)
     analyze(cfg, arrays) -> summary dict with a "checks" list of {name, passed, value, expected}
     plot(cfg, arrays, out_dir) -> list of written figure paths (from the arrays alone)
+
+Exit codes of the entry points: 0 checks passed, 1 a check failed, 2 bad input (config, run directory,
+divergence), 130 interrupted (the last checkpoint is kept; `superpose resume RUN` continues).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
+import inspect
+import math
+import shutil
+import signal
 import sys
+import threading
 import time
+import types
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,69 +38,272 @@ from pathlib import Path
 import numpy as np
 
 from superpose import store
-from superpose.sweep import Sweep, SweepResult
+
+FIGURES_DIR = Path(__file__).resolve().parents[1] / "figures"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+MAX_STEPS = 2**31 - 1  # steps are int32 on the device
 
 
 class ConfigError(ValueError):
     """Bad configuration input; the message is one line for the user."""
 
 
-# --- config overrides ----------------------------------------------------------------------------------
+class Diverged(RuntimeError):
+    """NaN or inf appeared during training; the message names the instances and the checkpoint kept."""
 
 
-def _parse_value(name: str, text: str, typ):
-    origin = typing.get_origin(typ)
-    try:
-        if typ is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if typ is int:
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C: the last checkpoint is saved; the message says how to resume."""
+
+
+# --- parsing --set values by the field's annotated type ------------------------------------------------
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _describe(typ) -> str:
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    simple = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    if typ in simple:
+        return simple[typ]
+    if origin in (tuple, list):
+        item = args[0] if args else str
+        return f"comma-separated values, each {_describe(item)}"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("none" if a is type(None) else _describe(a) for a in args)
+    return getattr(typ, "__name__", str(typ))
+
+
+def parse_value(text: str, typ):
+    """`text` as a value of annotated type `typ`: int, float, bool, str, tuple/list of those, Optional,
+    Literal. Raises ValueError if it does not parse, ConfigError if the type cannot be set from text."""
+    text = text.strip()
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and text.lower() in ("none", "null"):
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return parse_value(text, option)
+            except ValueError:
+                continue
+        raise ValueError(text)
+    if origin is typing.Literal:
+        for option in args:
+            if str(option) == text:
+                return option
+        raise ValueError(text)
+    if typ is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError(text)
+    if typ is int:
+        try:
             return int(text)
-        if typ is float:
-            return float(text)
-        if typ is str:
-            return text
-        if origin is tuple:
-            (item,) = {a for a in typing.get_args(typ) if a is not Ellipsis}
-            parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
-            return tuple(_parse_value(name, p.strip(), item) for p in parts)
-    except ValueError:
-        pass
-    else:
-        raise ConfigError(f"--set {name}: unsupported field type {typ}")
-    raise ConfigError(f"--set {name}={text}: expected a value of type {getattr(typ, '__name__', typ)}")
+        except ValueError:
+            value = float(text)  # allow 1e4 and 2.0, which name integers
+            if not (math.isfinite(value) and value.is_integer() and abs(value) < 2**53):
+                raise ValueError(text) from None
+            return int(value)
+    if typ is float:
+        return float(text)
+    if typ is str:
+        return text
+    if origin in (tuple, list):
+        if len(text) >= 2 and text[0] + text[-1] in ("()", "[]"):
+            text = text[1:-1]
+        parts = [p for p in text.split(",")] if text.strip() else []
+        if parts and not parts[-1].strip():
+            parts = parts[:-1]  # a trailing comma, as in (0.5,)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(parts) != len(args):
+                raise ValueError(text)
+            return tuple(parse_value(p, a) for p, a in zip(parts, args))
+        item = args[0] if args else str
+        values = [parse_value(p, item) for p in parts]
+        return tuple(values) if origin is tuple else values
+    raise ConfigError(f"a field of type {_describe(typ)} cannot be set from the command line")
+
+
+def _coerce(value, typ):
+    """A JSON value (config.json) checked against, and converted to, annotated type `typ`."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, option)
+            except ValueError:
+                continue
+        raise ValueError
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ValueError
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError
+    if typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError
+    if typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError
+    if typ is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ValueError
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ValueError
+            return tuple(_coerce(v, a) for v, a in zip(value, args))
+        item = args[0] if args else typing.Any
+        values = [v if item is typing.Any else _coerce(v, item) for v in value]
+        return tuple(values) if origin is tuple else values
+    return value
+
+
+def _type_hints(config_cls) -> dict:
+    try:
+        return typing.get_type_hints(config_cls)
+    except Exception as e:  # an unresolvable annotation is the script's bug; say so in one line
+        raise ConfigError(f"cannot read the field types of {config_cls.__name__}: {e}") from None
 
 
 def apply_overrides(cfg, overrides: Sequence[str]):
-    """cfg with each "key=value" applied, values parsed by the field's annotated type."""
-    hints = typing.get_type_hints(type(cfg))
+    """cfg with each "key=value" applied (values parsed by the field's annotated type), then validated.
+
+    Raises ConfigError (one line) for anything malformed, unknown, mistyped or out of range.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cfg) if f.init}
+    hints = _type_hints(type(cfg))
     changes = {}
     for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected key=value")
+        if not isinstance(item, str) or "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set n_steps=2000")
         key, text = item.split("=", 1)
         key = key.strip()
-        if key not in hints:
-            known = ", ".join(f.name for f in dataclasses.fields(cfg))
-            raise ConfigError(f"--set {key}: unknown config key (known: {known})")
-        changes[key] = _parse_value(key, text.strip(), hints[key])
+        if key not in fields:
+            what = "missing key" if not key else f"unknown config key {key!r}"
+            raise ConfigError(f"--set {item!r}: {what}; known keys: {', '.join(fields)}")
+        try:
+            changes[key] = parse_value(text, hints.get(key, str))
+        except (ValueError, OverflowError):
+            raise ConfigError(
+                f"--set {key}={text.strip()!r}: expected {_describe(hints.get(key, str))}"
+            ) from None
     try:
-        return dataclasses.replace(cfg, **changes)
-    except (ValueError, TypeError) as e:
-        raise ConfigError(str(e)) from None
+        new = dataclasses.replace(cfg, **changes)
+    except (ValueError, TypeError, ArithmeticError) as e:
+        raise ConfigError(f"invalid config: {_one_line(e)}") from None
+    validate_config(new)
+    return new
 
 
-def config_from_dict(config_cls, values: dict):
-    hints = typing.get_type_hints(config_cls)
+def config_from_dict(config_cls, values: dict, source="config.json"):
+    """A config dataclass from the "config" object of a run's config.json; RunError naming `source`."""
+    if not isinstance(values, dict):
+        raise store.RunError(f"corrupt file: {source} (config is not an object)")
+    hints = _type_hints(config_cls)
+    names = {f.name for f in dataclasses.fields(config_cls) if f.init}
     kwargs = {}
-    for k, v in values.items():
-        if k not in hints:
-            raise ConfigError(f"config.json: unknown key {k!r} for {config_cls.__name__}")
-        kwargs[k] = tuple(v) if typing.get_origin(hints[k]) is tuple else v
-    return config_cls(**kwargs)
+    for key, value in values.items():
+        if key not in names:
+            raise store.RunError(f"{source}: unknown config key {key!r} for {config_cls.__name__}")
+        try:
+            kwargs[key] = _coerce(value, hints.get(key, typing.Any))
+        except ValueError:
+            raise store.RunError(
+                f"{source}: config key {key!r} should be {_describe(hints[key])}, found {value!r}"
+            ) from None
+    try:
+        cfg = config_cls(**kwargs)
+        validate_config(cfg)
+    except (ValueError, TypeError) as e:
+        raise store.RunError(f"{source}: invalid config: {_one_line(e)}") from None
+    return cfg
+
+
+# --- generic validation of common field names ----------------------------------------------------------
+
+
+def _field_problem(name: str, value, default) -> str | None:
+    """What is wrong with one config field, judged by its name (None if nothing). Rules:
+    any float must be finite; counts (n, m, n_*, batch_size, ...) are positive integers unless their
+    default is 0; *steps* / *_every are non-negative and fit int32; learning rates are positive; densities
+    (feature_prob, 1 - S) lie in (0, 1]; sparsities in [0, 1); importances and weight decays are >= 0;
+    seeds are integers in [0, 2**32)."""
+    low = name.lower()
+    values = list(value) if isinstance(value, (tuple, list)) else [value]
+    numbers = [v for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)]
+    for v in numbers:
+        if not math.isfinite(v):
+            return f"{name} must be finite, got {v}"
+    if not numbers:
+        return None
+    count_names = ("n", "m", "batch_size", "chunk_steps", "log_every", "eval_batches")
+    is_count = low in count_names or low.startswith("n_")
+    zero_ok = isinstance(default, int) and not isinstance(default, bool) and default == 0
+    counted = low.startswith("n_") or low in count_names
+    if is_count and not zero_ok and any(not isinstance(v, (int, np.integer)) or v <= 0 for v in numbers):
+        return f"{name} must be a positive integer, got {value!r}"
+    if ("steps" in low or low.endswith("_every")) and any(v < 0 or v > MAX_STEPS for v in numbers):
+        return f"{name} must be a non-negative step count below 2**31, got {value!r}"
+    if counted:
+        return None
+    if low in ("lr", "learning_rate") or low.endswith("_lr") or low.startswith("lr_"):
+        if any(v <= 0 for v in numbers):
+            return f"learning rate {name} must be positive, got {value!r}"
+    if "weight_decay" in low and any(v < 0 for v in numbers):
+        return f"{name} must be non-negative, got {value!r}"
+    if ("densit" in low or "feature_prob" in low) and "log" not in low:
+        if any(not 0 < v <= 1 for v in numbers):
+            return f"{name} (density 1 - S) must lie in (0, 1], got {value!r}"
+    if "sparsit" in low and "log" not in low and any(not 0 <= v < 1 for v in numbers):
+        return f"{name} (sparsity S) must lie in [0, 1), got {value!r}"
+    if "importance" in low and any(v < 0 for v in numbers):
+        return f"{name} must be non-negative, got {value!r}"
+    if "seed" in low and any(not isinstance(v, (int, np.integer)) or not 0 <= v < 2**32 for v in numbers):
+        return f"{name} must be an integer in [0, 2**32), got {value!r}"
+    return None
+
+
+def validate_config(cfg) -> None:
+    """ConfigError if any field breaks the generic rules of `_field_problem` (the script's own
+    __post_init__ checks, if any, have already run)."""
+    for f in dataclasses.fields(cfg):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        problem = _field_problem(f.name, getattr(cfg, f.name), default)
+        if problem:
+            raise ConfigError(problem)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or e.__class__.__name__
+
+
+def _raised_by_config_code(e: BaseException) -> bool:
+    """True if the innermost frame of e's traceback is in superpose/config.py or sweep.py: a ValueError
+    raised there is the library rejecting a value (TrainConfig, make_hyper, validate_hyper, Grid, Sweep),
+    not a bug in the experiment script."""
+    tb = e.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    path = Path(tb.tb_frame.f_code.co_filename).resolve()
+    return path.parent == _PACKAGE_DIR and path.name in ("config.py", "sweep.py")
 
 
 # --- the experiment spec and its context ---------------------------------------------------------------
@@ -104,14 +320,22 @@ class Experiment:
     description: str = ""
 
     def make_config(self, quick: bool = False, overrides: Sequence[str] = ()):
+        """The validated config: defaults, then QUICK if `quick`, then each "key=value" override."""
         try:
             cfg = self.config_cls(**(self.quick if quick else {}))
         except (ValueError, TypeError) as e:
-            raise ConfigError(str(e)) from None
+            raise ConfigError(f"invalid config: {_one_line(e)}") from None
         return apply_overrides(cfg, overrides)
 
+    @property
+    def script(self) -> str | None:
+        try:
+            return str(Path(inspect.getfile(self.train)).resolve())
+        except (TypeError, OSError):
+            return None
 
-def result_arrays(result: SweepResult, prefix: str = "") -> dict[str, np.ndarray]:
+
+def result_arrays(result, prefix: str = "") -> dict[str, np.ndarray]:
     """A SweepResult as flat named arrays (params under their names, snapshots as snapshots_<name>)."""
     out = {f"{prefix}{k}": v for k, v in result.params.items()}
     out[f"{prefix}loss"] = result.loss
@@ -123,7 +347,15 @@ def result_arrays(result: SweepResult, prefix: str = "") -> dict[str, np.ndarray
     return out
 
 
-def _result_from_arrays(arrays: dict, param_names) -> SweepResult:
+def _result_from_arrays(arrays: dict, param_names, path: Path, n_instances: int):
+    from superpose.sweep import SweepResult
+
+    needed = [*param_names, "loss", "log_steps", "final_loss"]
+    missing = [k for k in needed if k not in arrays]
+    if missing:
+        raise store.RunError(f"corrupt file: {path} (missing arrays {missing})")
+    if any(arrays[k].shape[:1] != (n_instances,) for k in (*param_names, "loss", "final_loss")):
+        raise store.RunError(f"{path} does not hold {n_instances} instances: the sweep's config changed")
     return SweepResult(
         params={k: arrays[k] for k in param_names},
         loss=arrays["loss"],
@@ -134,109 +366,292 @@ def _result_from_arrays(arrays: dict, param_names) -> SweepResult:
     )
 
 
-class Diverged(RuntimeError):
-    """NaN or inf appeared during training."""
+def _pad(a: np.ndarray, n_padded: int) -> np.ndarray:
+    """[n, ...] -> [n_padded, ...] repeating the last row, as Sweep pads its instance axis."""
+    return np.concatenate([a, np.repeat(a[-1:], n_padded - a.shape[0], axis=0)]) if n_padded > len(a) else a
 
 
 class Context:
-    """What an experiment's train() sees: resumable sweeps inside one run directory, and progress."""
+    """What an experiment's train() sees: resumable sweeps inside one run directory, and progress.
 
-    def __init__(self, run: store.Run, progress=None) -> None:
+    devices: if given, every sweep is re-placed onto these devices (its instance axis sharded over them),
+    so experiment scripts build `Sweep(...)` without a devices argument and `--devices K` still applies.
+    """
+
+    def __init__(self, run: store.Run, progress=None, devices=None) -> None:
         self.run = run
         self.progress = progress
-        self.timings: dict[str, dict] = {}
+        self.devices = list(devices) if devices is not None else None
+        self.sweeps: dict[str, dict] = {}  # name -> lineage record of that sweep
 
-    def sweep(self, name: str, sweep: Sweep) -> SweepResult:
-        """Run `sweep` to the end, checkpointing after every chunk; a finished sweep is loaded, not rerun."""
-        done_path = self.run.sweep_path(name)
-        template = sweep.init()
-        param_names = list(template.params)
+    def _placed(self, sweep):
+        from superpose.config import Hyper
+        from superpose.sweep import Sweep
+
+        if self.devices is None or list(sweep.sharding.mesh.devices.flat) == self.devices:
+            return sweep
+        n = sweep.n_instances
+        hyper = Hyper(*(np.asarray(a)[:n] for a in sweep.hyper))
+        seeds = np.asarray(sweep.seeds)[:n]
+        return Sweep(sweep.model, sweep.sampler, sweep.cfg, hyper, seeds, int(sweep.root_seed), self.devices)
+
+    def _record(self, name: str, **fields) -> None:
+        record = self.sweeps.setdefault(name, {})
+        record.update(fields)
+        lineage = self.run.lineage() if self.run.file("lineage.json").exists() else {}
+        sweeps = lineage.get("sweeps") if isinstance(lineage.get("sweeps"), dict) else {}
+        self.run.update_lineage(sweeps={**sweeps, name: {**sweeps.get(name, {}), **record}})
+
+    def _load_checkpoint(self, path: Path, sweep, template):
+        """(state [padded], next chunk, loss log [padded, logs]) from a checkpoint, checked against the
+        sweep's shapes. Checkpoints hold the unpadded instances, so a resume may use other devices."""
+        import jax
+
+        ckpt = store.read_npz(path)
+        leaves, treedef = jax.tree.flatten(template)
+        n, cfg = sweep.n_instances, sweep.cfg
+        try:
+            arrays = [ckpt[f"leaf_{i}"] for i in range(len(leaves))]
+            next_chunk, loss = int(ckpt["next_chunk"]), ckpt["loss"]
+        except (KeyError, TypeError, ValueError):
+            raise store.RunError(f"corrupt file: {path} (missing state arrays)") from None
+        for a, t in zip(arrays, leaves):
+            if a.shape != (n, *t.shape[1:]) or a.dtype != t.dtype:
+                raise store.RunError(f"{path} does not match the sweep's shapes: the config or code changed")
+        if not 0 < next_chunk <= cfg.n_chunks or loss.shape != (
+            n,
+            next_chunk * cfg.chunk_steps // cfg.log_every,
+        ):
+            raise store.RunError(f"corrupt file: {path} (inconsistent chunk count)")
+        state = jax.tree.unflatten(treedef, [_pad(a, sweep.n_padded) for a in arrays])
+        return state, next_chunk, _pad(loss, sweep.n_padded)
+
+    def sweep(self, name: str, sweep):
+        """Run `sweep` to the end, checkpointing after every chunk; a finished sweep is loaded, not rerun.
+
+        Between chunks: the new loss windows and all float state are checked for NaN/inf (Diverged names
+        the instances; the previous checkpoint stays), then the state is written atomically to
+        checkpoints/NAME.npz. Returns the SweepResult.
+        """
+        import jax
+
+        if not store.NAME.match(name):
+            raise ValueError(f"sweep name {name!r}: letters, digits and _ only")
+        if name in self.sweeps:
+            raise ValueError(f"sweep name {name!r} used twice in one run")
+        sweep = self._placed(sweep)
+        cfg, n = sweep.cfg, sweep.n_instances
+        seeds = np.asarray(sweep.seeds)[:n]
+        self._record(
+            name,
+            instances=n,
+            n_steps=cfg.n_steps,
+            chunk_steps=cfg.chunk_steps,
+            root_seed=int(sweep.root_seed),
+            seeds=np.unique(seeds).tolist(),
+            devices=[str(d) for d in sweep.sharding.mesh.devices.flat],
+        )
+        template = jax.eval_shape(sweep.init)  # shapes only: nothing compiles
+        done_path, ckpt_path = self.run.sweep_path(name), self.run.checkpoint_path(name)
         if done_path.exists():
-            return _result_from_arrays(store.read_npz(done_path), param_names)
+            self._record(name, done=True)
+            return _result_from_arrays(store.read_npz(done_path), list(template.params), done_path, n)
         state, start_chunk, loss_log = None, 0, None
-        ckpt_path = self.run.checkpoint_path(name)
         if ckpt_path.exists():
-            ckpt = store.read_npz(ckpt_path)
-            import jax
+            state, start_chunk, loss_log = self._load_checkpoint(ckpt_path, sweep, template)
 
-            leaves, treedef = jax.tree.flatten(template)
-            try:
-                state = jax.tree.unflatten(treedef, [ckpt[f"leaf_{i}"] for i in range(len(leaves))])
-            except KeyError:
-                raise store.RunError(f"corrupt file: {ckpt_path} (missing state arrays)") from None
-            start_chunk = int(ckpt["next_chunk"])
-            loss_log = ckpt["loss"]
-        else:
-            state = template
+        windows = cfg.chunk_steps // cfg.log_every
+        lr = np.asarray(sweep.hyper.lr)[:n]
+        chunk_times: list[float] = []
+        last = [time.perf_counter()]
 
         def on_chunk(chunk: int, state, loss_so_far: np.ndarray) -> None:
-            import jax
-
-            finite = np.isfinite(loss_so_far[:, -1])
+            now = time.perf_counter()
+            chunk_times.append(now - last[0])
+            last[0] = now
+            leaves = [np.asarray(leaf)[:n] for leaf in jax.device_get(jax.tree.leaves(state))]
+            finite = np.isfinite(loss_so_far[:n, -windows:]).all(axis=1)
+            for leaf in leaves:
+                if np.issubdtype(leaf.dtype, np.floating):
+                    finite &= np.isfinite(leaf.reshape(n, -1)).all(axis=1)
             if not finite.all():
-                bad = np.flatnonzero(~finite[: sweep.n_instances])
-                raise Diverged(
-                    f"sweep {name!r}: loss became NaN/inf in chunk {chunk} for instances {bad.tolist()[:20]}; "
-                    "the last good checkpoint is kept"
+                bad = np.flatnonzero(~finite)
+                named = ", ".join(f"#{i} (seed {seeds[i]}, lr {lr[i]:.3g})" for i in bad[:8])
+                kept = (
+                    f"the checkpoint after chunk {chunk} ({ckpt_path}) is kept"
+                    if chunk > 0
+                    else "no checkpoint had been written"
                 )
-            leaves = jax.device_get(jax.tree.leaves(state))
-            arrays = {f"leaf_{i}": leaf for i, leaf in enumerate(leaves)}
-            arrays.update(next_chunk=np.int64(chunk + 1), loss=loss_so_far)
-            store.write_npz(ckpt_path, arrays)
+                raise Diverged(
+                    f"sweep {name!r} diverged in chunk {chunk + 1}/{cfg.n_chunks}: NaN/inf in the loss or "
+                    f"weights of {bad.size} of {n} instances: {named}{', ...' if bad.size > 8 else ''}; "
+                    f"{kept}. Lower the learning rate."
+                )
+            if chunk + 1 < cfg.n_chunks:  # after the last chunk the finished sweep is written instead
+                arrays = {f"leaf_{i}": leaf for i, leaf in enumerate(leaves)}
+                arrays.update(next_chunk=np.int64(chunk + 1), loss=loss_so_far[:n])
+                store.write_npz(ckpt_path, arrays)
             if self.progress is not None:
-                self.progress.update(name, chunk + 1, sweep.cfg.n_chunks, sweep.cfg.chunk_steps, loss_so_far)
+                self.progress.update(name, chunk + 1, cfg.n_chunks, cfg.chunk_steps, loss_so_far[:n])
 
         if self.progress is not None:
-            self.progress.start(name, start_chunk, sweep.cfg.n_chunks, sweep.n_instances)
+            self.progress.start(name, start_chunk, cfg.n_chunks, n)
         t0 = time.perf_counter()
-        result = sweep.run(state=state, start_chunk=start_chunk, loss_log=loss_log, on_chunk=on_chunk)
-        if self.progress is not None:
-            self.progress.close()
-        self.timings[name] = {"wall_s": round(time.perf_counter() - t0, 3), "instances": sweep.n_instances}
+        try:
+            result = sweep.run(state=state, start_chunk=start_chunk, loss_log=loss_log, on_chunk=on_chunk)
+        finally:
+            if self.progress is not None:
+                self.progress.close()
+            prior = self.sweeps.get(name, {}).get("train_s", 0.0)
+            self._record(
+                name,
+                train_s=round(prior + time.perf_counter() - t0, 3),
+                resumed_at_chunk=start_chunk or None,
+                first_chunk_s=round(chunk_times[0], 3) if chunk_times else None,
+                later_chunk_s=round(float(np.median(chunk_times[1:])), 4) if len(chunk_times) > 1 else None,
+            )
         store.write_npz(done_path, result_arrays(result))
         ckpt_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            ckpt_path.parent.rmdir()  # only if empty: other sweeps may still hold checkpoints
+        self._record(name, done=True)
         return result
 
 
 # --- the run's life cycle ------------------------------------------------------------------------------
 
-FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
 
 
-def execute(exp: Experiment, cfg, run: store.Run, *, quick: bool, progress=None, figures_dir=None) -> dict:
-    """Train (resuming whatever the run already holds), save results, check, plot. Returns the summary."""
-    if not run.file("config.json").exists():
-        store.write_json(
-            run.file("config.json"),
-            {"experiment": exp.name, "quick": quick, "config": dataclasses.asdict(cfg)},
+class _CompileTimer:
+    """Sums the tracing, lowering and XLA-compile durations that JAX reports (jax.monitoring) while active.
+
+    Process-wide: compiles in other threads during the window count too.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def _listener(self, event: str, duration: float, **_) -> None:
+        if event in _COMPILE_EVENTS:
+            self.seconds += duration
+
+    def __enter__(self):
+        import jax
+
+        jax.monitoring.register_event_duration_secs_listener(self._listener)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import jax
+
+        jax.monitoring.unregister_event_duration_listener(self._listener)
+
+
+def write_config(run: store.Run, exp: Experiment, cfg, **options) -> None:
+    """config.json: the experiment, its script, the run options (quick, overrides, devices, figures_dir)
+    and the full resolved config."""
+    store.write_json(
+        run.file("config.json"),
+        {"experiment": exp.name, "script": exp.script, **options, "config": dataclasses.asdict(cfg)},
+    )
+
+
+def _begin_session(run: store.Run) -> dict:
+    """Append this process's session to lineage.json (the first one also records code and environment)."""
+    code = store.code_version()
+    session = {"started": store.now(), "command": sys.argv, "cwd": str(Path.cwd()), **code}
+    path = run.file("lineage.json")
+    lineage = run.lineage() if path.exists() else {}
+    sessions = lineage.get("sessions") if isinstance(lineage.get("sessions"), list) else []
+    if not sessions:
+        lineage.update(code, environment=store.environment(), command=sys.argv, started=session["started"])
+    elif any(code[k] != lineage.get(k) for k in code):
+        print(
+            f"warning: the code changed since the run began (commit {lineage.get('git_commit')} -> "
+            f"{code['git_commit']}, or its uncommitted changes); resumed arrays are bitwise identical to an "
+            "uninterrupted run's only for unchanged code",
+            file=sys.stderr,
         )
-    started = time.perf_counter()
-    run.update_lineage(
-        **store.code_version(),
-        environment=store.environment(),
-        command=sys.argv,
-        started=run.lineage().get("started", store.now())
-        if run.file("lineage.json").exists()
-        else store.now(),
-        error=None,
+    lineage.update(experiment=run.experiment, run_id=run.id, error=None, sessions=[*sessions, session])
+    store.write_json(path, lineage)
+    return lineage
+
+
+def _end_session(
+    run: store.Run, t0: float, timer: _CompileTimer, train_s, outcome: str, error: str | None = None
+) -> None:
+    """Close this process's session in lineage.json and update the run's totals (summed over sessions)."""
+    lineage = run.lineage()
+    sessions = lineage.get("sessions") or [{}]
+    ended = store.now()
+    sessions[-1].update(
+        ended=ended,
+        wall_s=round(time.perf_counter() - t0, 3),
+        compile_s=round(timer.seconds, 3),
+        train_s=train_s,
+        outcome=outcome,
     )
-    ctx = Context(run, progress)
-    try:
-        arrays = exp.train(cfg, ctx)
-    except BaseException as e:
-        run.update_lineage(error=f"{e.__class__.__name__}: {e}" if str(e) else e.__class__.__name__)
-        raise
-    store.write_npz(run.file("results.npz"), arrays)
-    summary = exp.analyze(cfg, arrays)
+    total = {k: round(sum(s.get(k) or 0.0 for s in sessions), 3) for k in ("wall_s", "compile_s", "train_s")}
     run.update_lineage(
-        ended=store.now(), train_wall_s=round(time.perf_counter() - started, 3), sweeps=ctx.timings
+        sessions=sessions, **total, error=error, **({"ended": ended} if outcome == "complete" else {})
     )
-    store.write_json(run.file("summary.json"), summary)
-    figures = exp.plot(cfg, arrays, run.path)
-    if figures_dir is not None:
-        Path(figures_dir).mkdir(parents=True, exist_ok=True)
-        for fig in figures:
-            (Path(figures_dir) / Path(fig).name).write_bytes(Path(fig).read_bytes())
+
+
+def execute(
+    exp: Experiment,
+    cfg,
+    run: store.Run,
+    *,
+    quick: bool = False,
+    progress=None,
+    figures_dir=None,
+    devices=None,
+) -> dict:
+    """Train (resuming whatever the run already holds), save results, plot, then write the summary.
+
+    Holds the run's lock throughout. Returns the summary. Raises Interrupted on Ctrl-C, Diverged on NaN/inf,
+    ConfigError when the library rejects a value while building sweeps.
+    """
+    with run.lock():
+        run.clean_temp()
+        if not run.file("config.json").exists():
+            write_config(run, exp, cfg, quick=quick, overrides=[], devices=None, figures_dir=None)
+        _begin_session(run)
+        t0 = time.perf_counter()
+        timer, train_s = _CompileTimer(), None
+        ctx = Context(run, progress, devices)
+        try:
+            with timer:
+                arrays = exp.train(cfg, ctx)
+            train_s = round(time.perf_counter() - t0, 3)
+            store.write_npz(run.file("results.npz"), arrays)
+            summary = exp.analyze(cfg, arrays)
+            figures = [Path(p) for p in exp.plot(cfg, arrays, run.path)]
+        except KeyboardInterrupt:
+            _end_session(run, t0, timer, train_s, "interrupted")
+            raise Interrupted(
+                f"interrupted: the last checkpoint is saved; resume with: superpose resume {run.path}"
+            ) from None
+        except BaseException as e:
+            rejected = (
+                isinstance(e, ValueError) and not isinstance(e, ConfigError) and _raised_by_config_code(e)
+            )
+            error = ConfigError(f"invalid config: {_one_line(e)}") if rejected else e
+            _end_session(run, t0, timer, train_s, "failed", f"{error.__class__.__name__}: {_one_line(error)}")
+            if rejected:
+                raise error from None
+            raise
+        if figures_dir is not None:
+            for fig in figures:
+                store.copy_file(fig, Path(figures_dir) / fig.name)
+        _end_session(run, t0, timer, train_s, "complete")
+        summary = {**summary, "figures": [f.name for f in figures]} if isinstance(summary, dict) else summary
+        store.write_json(run.file("summary.json"), summary)  # last: the run is complete from here on
     return summary
 
 
@@ -250,6 +665,75 @@ def format_checks(summary: dict) -> str:
 
 def checks_passed(summary: dict) -> bool:
     return all(c["passed"] for c in summary.get("checks", []))
+
+
+def resolve_devices(count: int | None):
+    """The first `count` JAX devices (None: let each Sweep use all of them)."""
+    if count is None:
+        return None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f"--devices must be a positive integer, got {count!r}")
+    import jax
+
+    available = jax.devices()
+    if count > len(available):
+        raise ConfigError(
+            f"--devices {count}: only {len(available)} {jax.default_backend()} device(s) available"
+        )
+    return available[:count]
+
+
+def execute_and_report(exp, cfg, run, *, quick, quiet, figures_dir, devices) -> int:
+    from superpose.progress import Progress
+
+    summary = execute(
+        exp, cfg, run, quick=quick, progress=Progress(quiet), figures_dir=figures_dir, devices=devices
+    )
+    if summary.get("checks"):
+        print(format_checks(summary))
+    print(f"done: {run.path}" + ("" if checks_passed(summary) else " (a check FAILED)"), flush=True)
+    return 0 if checks_passed(summary) else 1
+
+
+def run_experiment(exp: Experiment, args) -> int:
+    """Create a run, execute it, print the checks. Returns the exit code (1 if a check failed).
+
+    args: the namespace of `add_run_arguments` (quick, overrides, runs_dir, quiet, figures_dir, devices).
+    """
+    cfg = exp.make_config(args.quick, args.overrides)
+    count = getattr(args, "devices", None)
+    devices = resolve_devices(count)
+    run = store.Run.create(exp.name, args.runs_dir)
+    figures_dir = args.figures_dir if args.figures_dir is not None else (None if args.quick else FIGURES_DIR)
+    write_config(
+        run,
+        exp,
+        cfg,
+        quick=bool(args.quick),
+        overrides=list(args.overrides),
+        devices=count,
+        figures_dir=str(Path(figures_dir).resolve()) if figures_dir is not None else None,
+    )
+    print(f"run {run.path}", flush=True)
+    try:
+        return execute_and_report(
+            exp, cfg, run, quick=args.quick, quiet=args.quiet, figures_dir=figures_dir, devices=devices
+        )
+    except ConfigError:
+        # Rejected before anything was trained: the run holds nothing worth keeping.
+        if not run.file("sweeps").exists() and not run.file("checkpoints").exists():
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+
+
+# --- command-line plumbing shared with cli.py ----------------------------------------------------------
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: `error: ...` on stderr and exit code 2, no usage dump."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def add_run_arguments(parser) -> None:
@@ -267,6 +751,13 @@ def add_run_arguments(parser) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        metavar="K",
+        help="shard each sweep's instances over the first K devices (default: all)",
+    )
+    parser.add_argument(
         "--figures-dir",
         type=Path,
         default=None,
@@ -274,33 +765,35 @@ def add_run_arguments(parser) -> None:
     )
 
 
-def run_experiment(exp: Experiment, args) -> int:
-    """Create a run, execute it, print the checks. Returns the exit code (1 if a check failed)."""
-    from superpose.progress import Progress
+def install_interrupt_handler() -> None:
+    """Ctrl-C raises KeyboardInterrupt even if the parent shell started us with SIGINT ignored."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    cfg = exp.make_config(args.quick, args.overrides)
-    run = store.Run.create(exp.name, args.runs_dir)
-    print(f"run {run.path}", flush=True)
-    figures_dir = args.figures_dir if args.figures_dir is not None else (None if args.quick else FIGURES_DIR)
-    summary = execute(exp, cfg, run, quick=args.quick, progress=Progress(args.quiet), figures_dir=figures_dir)
-    print(format_checks(summary))
-    return 0 if checks_passed(summary) else 1
+
+def guarded(fn: Callable[[], int]) -> int:
+    """Run fn, turning bad input into `error: ...` + exit 2 and Ctrl-C into a resume hint + exit 130."""
+    try:
+        return fn()
+    except (ConfigError, store.RunError, Diverged) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def main(exp: Experiment, argv: Sequence[str] | None = None) -> int:
     """Entry point of `python experiments/NAME.py`; the same as `superpose run NAME`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog=f"experiments/{exp.name}.py", description=exp.description)
+    parser = ArgumentParser(
+        prog=f"experiments/{exp.name}.py",
+        description=exp.description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_run_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run_experiment(exp, args)
-    except (ConfigError, store.RunError, Diverged) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted: the last checkpoint is saved; continue with `superpose resume RUN`", file=sys.stderr
-        )
-        return 130
+    install_interrupt_handler()
+    return guarded(lambda: run_experiment(exp, args))

@@ -1,0 +1,351 @@
+"""The `superpose` command: run, list, show, plot and resume experiments in the run store.
+
+Owns: argument parsing and printing. Does not: train, validate configs or lay out files (experiment.py and
+store.py do; this module only calls them). `list` and `show` never import jax, so they answer instantly.
+
+Exit codes: 0 ok, 1 an experiment check failed, 2 bad input (one line `error: ...` on stderr), 130
+interrupted (the last checkpoint is kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import superpose
+from superpose import experiment, store
+
+# Experiment scripts live beside the package (a source checkout, installed editable).
+EXPERIMENTS_DIR = Path(superpose.__file__).resolve().parents[1] / "experiments"
+
+EXAMPLES = {
+    "run": """examples:
+  superpose run intro                      # full scale; figures also go to figures/
+  superpose run intro --quick              # the small CI version, into runs/intro/<id>/
+  superpose run intro --quick --set n_steps=2000 --set lr=3e-3 --devices 2""",
+    "list": """examples:
+  superpose list                           # every run under runs/
+  superpose list intro --runs-dir /tmp/runs""",
+    "show": """RUN is a run directory, a run id or a unique prefix of one, an experiment name (its newest
+run) or "latest".
+
+examples:
+  superpose show latest
+  superpose show 20250101-120000-ab12cd
+  superpose show intro --json""",
+    "plot": """examples:
+  superpose plot latest                    # rewrites runs/<experiment>/<id>/*.png from results.npz
+  superpose plot intro --out /tmp/figs""",
+    "resume": """examples:
+  superpose resume latest
+  superpose resume runs/intro/20250101-120000-ab12cd""",
+}
+
+
+def _fmt_seconds(s) -> str:
+    if not isinstance(s, (int, float)):
+        return "-"
+    return f"{s:.1f}s" if s < 120 else f"{s / 60:.1f}m" if s < 7200 else f"{s / 3600:.1f}h"
+
+
+def _subparser(sub, name: str, help: str, description: str):
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=EXAMPLES[name],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = experiment.ArgumentParser(
+        prog="superpose",
+        description="Toy models of superposition: run experiments and inspect the run store (runs/).",
+        epilog="examples:\n  superpose run intro --quick\n  superpose list\n  superpose show latest\n"
+        "  superpose plot latest\n  superpose resume latest\n\nEach command has --help.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=experiment.ArgumentParser
+    )
+
+    p = _subparser(
+        sub,
+        "run",
+        "run an experiment by name",
+        "Run experiments/NAME.py into a new run directory (the same as `python experiments/NAME.py`).",
+    )
+    p.add_argument("name", metavar="NAME", help="experiment name, e.g. intro")
+    experiment.add_run_arguments(p)
+
+    runs_dir = {"type": Path, "default": store.DEFAULT_ROOT, "help": "run store root (default: runs)"}
+    p = _subparser(
+        sub,
+        "list",
+        "table of runs",
+        "A table of runs: id, experiment, status "
+        "(complete / running / incomplete / failed), start time, wall time, instances.",
+    )
+    p.add_argument("name", metavar="NAME", nargs="?", help="only this experiment's runs")
+    p.add_argument("--runs-dir", **runs_dir)
+
+    p = _subparser(
+        sub,
+        "show",
+        "config, lineage and summary of a run",
+        "Print a run's config, lineage and summary (its checks).",
+    )
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--runs-dir", **runs_dir)
+    p.add_argument("--json", action="store_true", help="print config, lineage and summary as one JSON object")
+
+    p = _subparser(
+        sub,
+        "plot",
+        "rebuild a run's figures from its stored arrays",
+        "Rebuild a run's figures from config.json and results.npz alone, without training.",
+    )
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--runs-dir", **runs_dir)
+    p.add_argument(
+        "--out", type=Path, default=None, help="write the figures here (default: the run directory)"
+    )
+
+    p = _subparser(
+        sub,
+        "resume",
+        "continue an interrupted run",
+        "Continue an interrupted or killed run "
+        "from its last chunk checkpoint, with its recorded config and devices. The final arrays are "
+        "bitwise identical to an uninterrupted run's (same machine, same code).",
+    )
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--runs-dir", **runs_dir)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+# --- experiments by name, resuming and replotting runs ---
+
+
+def load_experiment(name: str, script: str | None = None) -> experiment.Experiment:
+    """The EXPERIMENT of experiments/NAME.py (or of `script`, where a run recorded one outside it)."""
+    path = EXPERIMENTS_DIR / f"{name}.py"
+    if not store.NAME.match(name) or not path.is_file():
+        if script and Path(script).is_file() and Path(script).stem == name:
+            path = Path(script)
+        else:
+            known = ", ".join(available_experiments()) or "none"
+            raise experiment.ConfigError(f"unknown experiment {name!r} (available: {known})")
+    module_name = f"experiments.{name}"
+    module = sys.modules.get(module_name)
+    if module is None or Path(getattr(module, "__file__", "")).resolve() != path.resolve():
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # dataclasses resolve annotations through sys.modules
+        spec.loader.exec_module(module)
+    exp = getattr(module, "EXPERIMENT", None)
+    if not isinstance(exp, experiment.Experiment):
+        raise experiment.ConfigError(f"{path} is not an experiment script (it defines no EXPERIMENT)")
+    return exp
+
+
+def available_experiments() -> list[str]:
+    """Names of the scripts in experiments/ that define an EXPERIMENT (by a text search: nothing runs)."""
+    return sorted(
+        p.stem
+        for p in EXPERIMENTS_DIR.glob("*.py")
+        if store.NAME.match(p.stem) and "EXPERIMENT = " in p.read_text(errors="replace")
+    )
+
+
+def resume_run(run: store.Run, quiet: bool = False) -> int:
+    """Continue an interrupted run from its checkpoints with its recorded config, devices and figures dir."""
+    config = run.config()
+    if run.complete:
+        print(f"run {run.path} is already complete; nothing to resume")
+        return 0
+    exp = load_experiment(config["experiment"], config.get("script"))
+    cfg = experiment.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
+    devices = experiment.resolve_devices(config.get("devices"))
+    print(f"resuming {run.path}", flush=True)
+    return experiment.execute_and_report(
+        exp,
+        cfg,
+        run,
+        quick=bool(config.get("quick")),
+        quiet=quiet,
+        figures_dir=config.get("figures_dir"),
+        devices=devices,
+    )
+
+
+def plot_run(run: store.Run, out_dir=None) -> list[Path]:
+    """Rebuild a run's figures from its config.json and results.npz alone (no training)."""
+    config = run.config()
+    exp = load_experiment(config["experiment"], config.get("script"))
+    cfg = experiment.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
+    arrays = run.results()
+    try:
+        return [Path(p) for p in exp.plot(cfg, arrays, Path(out_dir or run.path))]
+    except KeyError as e:
+        raise store.RunError(f"{run.file('results.npz')} lacks the array {e}") from None
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def cmd_run(args) -> int:
+    exp = load_experiment(args.name)
+    return experiment.run_experiment(exp, args)
+
+
+def cmd_list(args) -> int:
+    if args.name is not None and not store.NAME.match(args.name):
+        raise experiment.ConfigError(f"bad experiment name {args.name!r}")
+    runs = store.list_runs(args.runs_dir, args.name)
+    if not runs:
+        where = f"{args.runs_dir}/{args.name}/" if args.name else f"{args.runs_dir}/"
+        print(f"no runs under {where}")
+        return 0
+    header = ("id", "experiment", "status", "start (UTC)", "wall", "instances")
+    rows = []
+    for run in runs:
+        info = run.info()
+        start = store.parse_time(info["started"])
+        rows.append(
+            (
+                info["id"],
+                info["experiment"],
+                info["status"],
+                start.strftime("%Y-%m-%d %H:%M:%S") if start else "-",
+                _fmt_seconds(info["wall_s"]),
+                str(info["instances"] or "-"),
+            )
+        )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def rerun_command(config: dict) -> str:
+    words = ["superpose", "run", str(config.get("experiment"))]
+    if config.get("quick"):
+        words.append("--quick")
+    for item in config.get("overrides") or []:
+        words += ["--set", str(item)]
+    if config.get("devices"):
+        words += ["--devices", str(config["devices"])]
+    return shlex.join(words)
+
+
+def cmd_show(args) -> int:
+    run = store.find_run(args.run, args.runs_dir)
+    config = run.config()
+    lineage = run.lineage() if run.file("lineage.json").exists() else {}
+    summary = run.summary() if run.complete else None
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "run": str(run.path),
+                    "status": run.status(),
+                    "config": config,
+                    "lineage": lineage,
+                    "summary": summary,
+                },
+                indent=2,
+                default=store._json_default,
+            )
+        )
+        return 0
+    print(f"run         {run.path}")
+    print(f"status      {run.status()}")
+    print(f"rerun       {rerun_command(config)}")
+    print("config")
+    for key, value in config["config"].items():
+        print(f"  {key} = {value}")
+    print("lineage")
+    env = lineage.get("environment") or {}
+    dirty = " (dirty)" if lineage.get("git_dirty") else ""
+    rows = [
+        ("git", f"{lineage.get('git_commit') or '-'}{dirty}"),
+        ("started", lineage.get("started") or "-"),
+        ("ended", lineage.get("ended") or "-"),
+        (
+            "wall",
+            f"{_fmt_seconds(lineage.get('wall_s'))} (train {_fmt_seconds(lineage.get('train_s'))}, "
+            f"compile {_fmt_seconds(lineage.get('compile_s'))})",
+        ),
+        ("sessions", str(len(lineage.get("sessions") or []))),
+        ("backend", f"{env.get('jax_backend', '-')}: {', '.join(env.get('devices') or []) or '-'}"),
+        ("packages", ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items() if v) or "-"),
+        ("python", f"{env.get('python', '-')} on {env.get('platform', '-')}"),
+        ("command", shlex.join(map(str, lineage.get("command") or [])) or "-"),
+    ]
+    if lineage.get("error"):
+        rows.append(("error", lineage["error"]))
+    for name, sweep in (lineage.get("sweeps") or {}).items():
+        if isinstance(sweep, dict):
+            seeds = sweep.get("seeds") or []
+            seed_text = f"{seeds[0]}..{seeds[-1]}" if len(seeds) > 3 else str(seeds)
+            rows.append(
+                (
+                    f"sweep {name}",
+                    f"{sweep.get('instances')} instances x {sweep.get('n_steps')} steps, "
+                    f"root seed {sweep.get('root_seed')}, seeds {seed_text}, "
+                    f"train {_fmt_seconds(sweep.get('train_s'))}"
+                    + ("" if sweep.get("done") else ", unfinished"),
+                )
+            )
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key.ljust(width)}  {value}")
+    print("summary")
+    if summary is None:
+        print("  (none yet: the run is not complete)")
+    else:
+        checks = experiment.format_checks(summary)
+        print("\n".join(f"  {line}" for line in checks.splitlines()) or "  (no checks)")
+        if summary.get("figures"):
+            print(f"  figures: {', '.join(summary['figures'])}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    run = store.find_run(args.run, args.runs_dir)
+    for path in plot_run(run, args.out):
+        print(path)
+    return 0
+
+
+def cmd_resume(args) -> int:
+    run = store.find_run(args.run, args.runs_dir)
+    return resume_run(run, quiet=args.quiet)
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot, "resume": cmd_resume}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `superpose` console script."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # figures are files; never open a window
+    args = build_parser().parse_args(argv)
+    experiment.install_interrupt_handler()
+    try:
+        return experiment.guarded(lambda: COMMANDS[args.command](args))
+    except BrokenPipeError:  # `superpose list | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""Bad input gets one line `error: ...` on stderr and exit code 2, never a traceback.
+
+Covers the --set parser and the generic config validator (property-based), every bad value the issue lists
+(densities, n and m, importance, learning rate, steps, unknown keys, wrong types), values the library itself
+rejects while building sweeps, and NaN/inf appearing during training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from superpose import cli, store
+from superpose.config import make_hyper
+from superpose.experiment import (
+    ConfigError,
+    Experiment,
+    apply_overrides,
+    config_from_dict,
+    main,
+    parse_value,
+)
+from superpose.sweep import Sweep
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+    n_features: int = 5
+    n_hidden: int = 2
+    densities: tuple[float, ...] = (1.0, 0.1)
+    importance: tuple[float, ...] = (1.0, 0.9)
+    p_active: float = 0.5  # a name the generic validator does not know: the library must catch it
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    n_steps: int = 100
+    warmup_steps: int = 0
+    seed: int = 0
+    model: Literal["relu", "linear"] = "relu"
+    tag: str = ""
+    flag: bool = False
+    limit: int | None = None
+
+
+def toy_train(cfg, ctx):
+    make_hyper(1, cfg.n_features, feature_prob=cfg.p_active)  # raises ValueError for p outside (0, 1]
+    raise AssertionError("validation tests never get as far as training")
+
+
+TOY = Experiment("toy", ToyConfig, toy_train, lambda cfg, a: {}, lambda cfg, a, d: [])
+
+# Small enough to train in-process in well under a second once compiled; every in-process intro run here
+# uses these shapes, so they share one compilation.
+INTRO_TINY = ["--quick", "--quiet", "--set", "n_steps=2000", "--set", "n_densities=2", "--set", "n_seeds=2",
+              "--set", "batch_size=64"]  # fmt: skip
+
+
+def fails(capsys, code: int, *fragments: str) -> str:
+    """Assert exit code 2 and a single `error: ...` line on stderr containing every fragment."""
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+# --- the parser: property-based ------------------------------------------------------------------------
+
+
+@given(st.text(max_size=40))
+def test_any_override_string_parses_or_raises_config_error(text):
+    try:
+        cfg = apply_overrides(ToyConfig(), [text])
+    except ConfigError as e:
+        assert "\n" not in str(e)
+    else:
+        assert isinstance(cfg, ToyConfig)
+
+
+FIELDS = [f.name for f in dataclasses.fields(ToyConfig)]
+
+
+@given(st.sampled_from(FIELDS), st.text(max_size=30))
+def test_any_value_for_a_known_key_parses_to_the_right_type_or_raises_config_error(key, text):
+    try:
+        cfg = apply_overrides(ToyConfig(), [f"{key}={text}"])
+    except ConfigError as e:
+        assert "\n" not in str(e) and key in str(e)
+        return
+    value, default = getattr(cfg, key), getattr(ToyConfig(), key)
+    if default is None:
+        assert value is None or isinstance(value, int)
+    elif isinstance(default, float):
+        assert isinstance(value, float) and math.isfinite(value)
+    else:
+        assert type(value) is type(default)
+
+
+@given(st.integers(-(10**6), 10**6))
+def test_counts_must_be_positive(n):
+    for key in ("n_features", "n_hidden", "n_steps"):
+        if n > 0:
+            assert getattr(apply_overrides(ToyConfig(), [f"{key}={n}"]), key) == n
+        else:
+            with pytest.raises(ConfigError, match=f"{key} must be a positive integer"):
+                apply_overrides(ToyConfig(), [f"{key}={n}"])
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_learning_rate_must_be_positive_and_finite(x):
+    if math.isfinite(x) and x > 0:
+        assert apply_overrides(ToyConfig(), [f"lr={x!r}"]).lr == x
+    else:
+        with pytest.raises(ConfigError, match="lr"):
+            apply_overrides(ToyConfig(), [f"lr={x!r}"])
+
+
+@given(st.lists(st.one_of(st.floats(-1.0, 2.0), st.just(math.nan)), min_size=1, max_size=4))
+def test_densities_must_lie_in_zero_one(values):
+    text = ",".join(repr(v) for v in values)
+    if all(0 < v <= 1 for v in values):
+        assert apply_overrides(ToyConfig(), [f"densities={text}"]).densities == tuple(values)
+    else:
+        with pytest.raises(ConfigError, match="densities"):
+            apply_overrides(ToyConfig(), [f"densities={text}"])
+
+
+def test_parse_value_forms():
+    assert parse_value(" 10_000 ", int) == 10_000
+    assert parse_value("1e4", int) == 10_000
+    assert parse_value("(0.5, 1)", tuple[float, ...]) == (0.5, 1.0)
+    assert parse_value("[0.5,]", tuple[float, ...]) == (0.5,)
+    assert parse_value("", tuple[float, ...]) == ()
+    assert parse_value("none", int | None) is None
+    assert parse_value("off", bool) is False
+    assert parse_value("linear", Literal["relu", "linear"]) == "linear"
+    for text, typ in [("2.5", int), ("abc", float), ("maybe", bool), ("sigmoid", Literal["relu"])]:
+        with pytest.raises(ValueError):
+            parse_value(text, typ)
+
+
+# --- every bad input through the entry point -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "override, fragments",
+    [
+        ("densities=0,0.5", ["densities", "(0, 1]"]),
+        ("densities=0.5,1.5", ["densities", "(0, 1]"]),
+        ("densities=-0.1", ["densities", "(0, 1]"]),
+        ("n_features=0", ["n_features must be a positive integer"]),
+        ("n_hidden=-3", ["n_hidden must be a positive integer"]),
+        ("n_hidden=2.5", ["n_hidden", "expected an integer"]),
+        ("importance=1,nan", ["importance must be finite"]),
+        ("importance=inf", ["importance must be finite"]),
+        ("importance=-1", ["importance must be non-negative"]),
+        ("lr=-0.001", ["learning rate lr must be positive"]),
+        ("lr=0", ["learning rate lr must be positive"]),
+        ("lr=nan", ["lr must be finite"]),
+        ("n_steps=-5", ["n_steps must be a positive integer"]),
+        ("warmup_steps=-1", ["warmup_steps must be a non-negative step count"]),
+        ("weight_decay=-1", ["weight_decay must be non-negative"]),
+        ("seed=-1", ["seed must be an integer in [0, 2**32)"]),
+        ("n_steps=abc", ["n_steps='abc'", "expected an integer"]),
+        ("lr=fast", ["lr='fast'", "expected a number"]),
+        ("flag=maybe", ["flag='maybe'", "true or false"]),
+        ("model=sigmoid", ["model='sigmoid'", "one of relu, linear"]),
+        ("bogus=1", ["unknown config key 'bogus'", "known keys: n_features"]),
+        ("n_steps", ["expected KEY=VALUE"]),
+        ("=5", ["missing key"]),
+        ("p_active=1.5", ["invalid config", "feature_prob"]),  # rejected by make_hyper inside train
+    ],
+)
+def test_bad_config_values_exit_2_with_one_line(capsys, tmp_path, override, fragments):
+    code = main(TOY, ["--set", override, "--runs-dir", str(tmp_path), "--quiet"])
+    fails(capsys, code, *fragments)
+    assert not list(tmp_path.glob("toy/*")), "a run rejected before training leaves no directory"
+
+
+def test_bad_quick_overrides_in_a_script_are_config_errors(capsys, tmp_path):
+    broken = dataclasses.replace(TOY, quick={"no_such_field": 1})
+    fails(capsys, main(broken, ["--quick", "--runs-dir", str(tmp_path)]), "invalid config")
+
+
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(TOY, ["--devices", "two"])
+    fails(capsys, e.value.code, "--devices", "invalid int value")
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run"])
+    fails(capsys, e.value.code, "NAME")
+
+
+@pytest.mark.parametrize("devices, fragment", [("0", "positive integer"), ("9999", "device(s) available")])
+def test_bad_device_counts(capsys, tmp_path, devices, fragment):
+    fails(capsys, main(TOY, ["--devices", devices, "--runs-dir", str(tmp_path)]), "--devices", fragment)
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("n_features=0", "n_features must be a positive integer"),
+        ("n_hidden=-1", "n_hidden must be a positive integer"),
+        ("importance_ratio=nan", "importance_ratio must be finite"),
+        ("importance_ratio=inf", "importance_ratio must be finite"),
+        ("lr=-1e-3", "learning rate lr must be positive"),
+        ("n_steps=-100", "n_steps must be a positive integer"),
+        ("n_steps=1500", "n_steps (1500) must be a multiple of chunk_steps (1000)"),  # TrainConfig's check
+        ("n_seeds=0", "n_seeds must be a positive integer"),
+    ],
+)
+def test_intro_bad_values(capsys, tmp_path, override, fragment):
+    code = cli.main(["run", "intro", "--quick", "--set", override, "--runs-dir", str(tmp_path)])
+    fails(capsys, code, fragment)
+    assert not list(tmp_path.glob("intro/*"))
+
+
+def test_unknown_experiment(capsys):
+    fails(capsys, cli.main(["run", "no_such_thing"]), "unknown experiment 'no_such_thing'", "intro")
+    fails(capsys, cli.main(["run", "../intro"]), "unknown experiment '../intro'")
+    fails(capsys, cli.main(["run", "reproduce_all"]), "not an experiment script")
+
+
+# --- config.json read back -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values, fragment",
+    [
+        ({"n_features": "five"}, "'n_features' should be an integer"),
+        ({"densities": 0.5}, "'densities' should be comma-separated values"),
+        ({"flag": 1}, "'flag' should be true or false"),
+        ({"nope": 1}, "unknown config key 'nope'"),
+        ({"densities": [0.0]}, "invalid config: densities"),
+    ],
+)
+def test_config_from_dict_names_the_file(values, fragment):
+    with pytest.raises(store.RunError, match="config.json") as e:
+        config_from_dict(ToyConfig, values, source="runs/toy/x/config.json")
+    assert fragment in str(e.value)
+
+
+def test_config_from_dict_round_trip():
+    cfg = ToyConfig(densities=(0.5, 0.25), limit=3, flag=True)
+    assert config_from_dict(ToyConfig, dataclasses.asdict(cfg) | {"densities": [0.5, 0.25]}) == cfg
+
+
+# --- NaN / inf during training -------------------------------------------------------------------------
+
+
+def test_huge_learning_rate_diverges_with_named_instances(capsys, tmp_path):
+    code = cli.main(["run", "intro", *INTRO_TINY, "--set", "lr=1e30", "--runs-dir", str(tmp_path)])
+    line = fails(capsys, code, "sweep 'main' diverged in chunk 1/2", "NaN/inf", "of 4 instances")
+    assert "#0 (seed 0, lr 1e+30)" in line and "no checkpoint had been written" in line
+    (run,) = store.list_runs(tmp_path)
+    assert run.status() == "failed"
+    assert "Diverged" in run.lineage()["error"]
+    assert not run.file("results.npz").exists() and not run.complete
+
+
+def test_nan_in_one_instance_keeps_the_last_good_checkpoint(capsys, tmp_path, monkeypatch):
+    original = Sweep.run_chunk
+
+    def poisoned(self, state, chunk_index):
+        state, log = original(self, state, chunk_index)
+        if chunk_index == 1:  # the second of two chunks: instance 2's weights become NaN
+            params = dict(state.params, W=state.params["W"].at[2].set(jnp.nan))
+            state = state._replace(params=params)
+        return state, log
+
+    monkeypatch.setattr(Sweep, "run_chunk", poisoned)
+    code = cli.main(["run", "intro", *INTRO_TINY, "--runs-dir", str(tmp_path)])
+    line = fails(capsys, code, "diverged in chunk 2/2", "1 of 4 instances: #2 (seed 0", "after chunk 1")
+    (run,) = store.list_runs(tmp_path)
+    assert str(run.checkpoint_path("main")) in line
+    ckpt = store.read_npz(run.checkpoint_path("main"))
+    assert int(ckpt["next_chunk"]) == 1
+    assert all(np.isfinite(v).all() for k, v in ckpt.items() if v.dtype.kind == "f")
+    assert run.status() == "failed"
