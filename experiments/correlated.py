@@ -268,7 +268,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     Ws = arrays["corr20_best_W"]
     show = np.unique(np.linspace(0, len(big_d) - 1, min(len(big_d), 4)).round().astype(int))
     fig = plt.figure(figsize=(2.0 * (len(show) + 2), 3.2))
-    gs = fig.add_gridspec(1, len(show) + 2)
+    gs = fig.add_gridspec(1, len(show) + 2, wspace=0.5)
     for j, k in enumerate(show):
         ax = fig.add_subplot(gs[0, j])
         plots.gram_heatmap(ax, Ws[k], title=f"$W^TW$, 1-S = {big_d[k]:.2g}")
@@ -282,7 +282,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     ax2.set_ylim(0, 3.3)
     ax2.set_ylabel("m=2, 3 pairs: sets collapsed", fontsize=7)
     ax2.tick_params(labelsize=7)
-    ax2.legend(fontsize=7, frameon=False, loc="lower left")
+    ax2.legend(fontsize=7, frameon=False, loc="center left")
     fig.suptitle(
         f"E7: 2 sets of 10 correlated features in m=10 (best of {cfg.n_seeds_big}); collapse with density",
         fontsize=9,

@@ -83,5 +83,5 @@ def set_dimensions(ax, density: np.ndarray, dims: np.ndarray, set_size: int, lab
     ax.set_ylim(0, set_size * 1.1)
     ax.set_xlabel("set density 1 - S", fontsize=8)
     ax.set_ylabel("dimensions used by the set", fontsize=8)
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
     ax.tick_params(labelsize=7)
