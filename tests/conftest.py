@@ -1,0 +1,31 @@
+"""Process-wide test settings. This file runs before any test module imports jax.
+
+- 4 host CPU devices, so every Sweep (which shards over all devices by default) exercises sharding and
+  padding of the instance axis. The flag must be set before the backend starts, hence first thing here.
+- Strict rank promotion: silent broadcasting (importance [n] against a batch) raises instead.
+- Key-reuse checking: using a jax.random key twice raises. The library works under it (the hash RNG reads a
+  key's bits with key_data, which the checker does not count as a use, so reuse there goes unseen).
+- Hypothesis: no deadline (compile time would trip it) and few examples, since each example is cheap but
+  the suite must stay fast; CI=true selects a slightly larger "ci" profile.
+"""
+
+import os
+
+os.environ["XLA_FLAGS"] = " ".join(
+    [os.environ.get("XLA_FLAGS", ""), "--xla_force_host_platform_device_count=4"]
+).strip()
+
+import jax  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_debug_key_reuse", True)
+
+assert jax.device_count() == 4, (
+    f"expected 4 forced host devices, got {jax.devices()}: was jax imported before conftest.py?"
+)
+
+_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("dev", max_examples=10, **_common)
+settings.register_profile("ci", max_examples=25, derandomize=True, **_common)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")

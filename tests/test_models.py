@@ -1,0 +1,133 @@
+"""Toy models: symmetries, hand-built weights with known outputs, the loss's closed form at zero weights."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from superpose import config, data, models, testing
+
+TIED = [models.Linear(), models.ReluOutput(), models.ReluHidden()]
+BATCH = 6
+SHAPES = ((2, 5), (3, 8))  # (n_hidden, n_features): two shapes keep compiles few
+
+
+def inputs(n_features: int, low: float = -1.0) -> st.SearchStrategy[np.ndarray]:
+    """x [n_features, BATCH] float32 in [low, 1]."""
+    return hnp.arrays(
+        np.float32, (n_features, BATCH), elements=st.floats(low, 1.0, width=32, allow_subnormal=False)
+    )
+
+
+def permute_params(params: dict, perm: np.ndarray) -> dict:
+    """Relabel features: columns of W / W1, rows of W2, entries of b."""
+    out = dict(params)
+    for name, axis in (("W", 1), ("W1", 1), ("W2", 0), ("b", 0)):
+        if name in out:
+            out[name] = jnp.take(out[name], perm, axis=axis)
+    return out
+
+
+@pytest.mark.parametrize("model", [*TIED, models.AbsMLP()], ids=lambda m: type(m).__name__)
+@given(st.data())
+def test_permutation_equivariance_over_features(model, draw):
+    """Relabelling features (W columns, b, and x rows together) relabels the output the same way."""
+    m, n = draw.draw(st.sampled_from(SHAPES))
+    params = model.init(jax.random.key(draw.draw(st.integers(0, 1000))), n, m)
+    params["b"] = jnp.asarray(
+        draw.draw(hnp.arrays(np.float32, (n,), elements=st.floats(-1, 1, width=32, allow_subnormal=False)))
+    )
+    x = draw.draw(inputs(n))
+    perm = draw.draw(testing.permutations(n))
+    out = np.asarray(model.apply(params, x))
+    out_perm = np.asarray(model.apply(permute_params(params, perm), x[perm]))
+    np.testing.assert_allclose(out_perm, out[perm], rtol=1e-5, atol=1e-5)
+    target = np.asarray(model.target(x))
+    np.testing.assert_array_equal(np.asarray(model.target(x[perm])), target[perm])
+
+
+@pytest.mark.parametrize("model", TIED, ids=lambda m: type(m).__name__)
+@given(x=inputs(6, low=0.0))
+def test_identity_weights_reconstruct_exactly(model, x):
+    """m = n, W = I, b = 0: every tied model returns non-negative x unchanged."""
+    params = {"W": jnp.eye(6), "b": jnp.zeros(6)}
+    np.testing.assert_array_equal(np.asarray(model.apply(params, x)), x)
+    assert float(models.weighted_mse(model, params, x, jnp.ones(6))) == 0.0
+
+
+@given(x=inputs(5))
+def test_abs_mlp_target_is_abs_and_has_an_exact_solution(x):
+    """AbsMLP's target is |x|; W1 = [I; -I], W2 = [I, I] computes ReLU(x) + ReLU(-x) = |x| exactly."""
+    model = models.AbsMLP()
+    np.testing.assert_array_equal(np.asarray(model.target(x)), np.abs(x))
+    eye = np.eye(5, dtype=np.float32)
+    params = {"W1": np.concatenate([eye, -eye]), "W2": np.concatenate([eye, eye], axis=1), "b": np.zeros(5)}
+    np.testing.assert_array_equal(np.asarray(model.apply(params, x)), np.abs(x))
+
+
+@pytest.mark.parametrize("model", TIED, ids=lambda m: type(m).__name__)
+def test_tied_models_are_autoencoders(model):
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(np.asarray(model.target(x)), x)
+
+
+N_BIG, BATCH_BIG = 8, 1 << 15
+
+
+@jax.jit
+def zero_weight_loss(key, feature_prob, importance):
+    x = data.Independent().sample(key, feature_prob, BATCH_BIG)
+    params = {"W": jnp.zeros((3, N_BIG)), "b": jnp.zeros(N_BIG)}
+    return models.weighted_mse(models.ReluOutput(), params, x, importance)
+
+
+@given(features=testing.feature_configs(N_BIG, min_prob=0.01), seed=st.integers(0, 2**31 - 1))
+def test_zero_weights_give_the_closed_form_loss(features, seed):
+    """W = 0, b = 0 predicts 0, so the loss is mean_i I_i E[x_i^2] = mean_i I_i p_i / 3 for Uniform[0, 1]
+    magnitudes; the Monte Carlo estimate lies within 5 standard errors of it."""
+    p = features.feature_prob.astype(np.float64)
+    importance = features.importance.astype(np.float64)
+    expected = np.mean(importance * p / 3)
+    # Var of one x_i^2 is E[x^4] - E[x^2]^2 = p/5 - p^2/9; the loss averages N_BIG * BATCH_BIG of them.
+    var = np.sum(importance**2 * (p / 5 - p**2 / 9)) * BATCH_BIG / (N_BIG * BATCH_BIG) ** 2
+    loss = float(zero_weight_loss(jax.random.key(seed), features.feature_prob, features.importance))
+    assert abs(loss - expected) <= 5 * np.sqrt(var) + 1e-6 * expected + 1e-9, (loss, expected)
+
+
+def test_init_shapes_and_scale():
+    """Xavier-normal per single model: std sqrt(2 / (m + n)), biases zero."""
+    n, m = 120, 80
+    params = models.ReluOutput().init(jax.random.key(0), n, m)
+    assert params["W"].shape == (m, n) and params["b"].shape == (n,)
+    assert np.all(np.asarray(params["b"]) == 0)
+    assert np.std(np.asarray(params["W"])) == pytest.approx(np.sqrt(2 / (n + m)), rel=0.05)
+    untied = models.AbsMLP().init(jax.random.key(0), 5, 3)
+    assert {k: v.shape for k, v in untied.items()} == {"W1": (3, 5), "W2": (5, 3), "b": (5,)}
+
+
+def test_importance_weights_the_loss():
+    """Zeroing a feature's importance removes its error from the loss (and nothing else)."""
+    model = models.Linear()
+    params = {"W": jnp.zeros((2, 4)), "b": jnp.zeros(4)}
+    x = jnp.asarray(np.arange(8, dtype=np.float32).reshape(4, 2))
+    full = float(models.weighted_mse(model, params, x, jnp.ones(4)))
+    np.testing.assert_allclose(full, np.mean(np.asarray(x) ** 2))
+    masked = float(models.weighted_mse(model, params, x, jnp.asarray([1.0, 0.0, 1.0, 1.0])))
+    np.testing.assert_allclose(masked, (np.sum(np.asarray(x) ** 2) - 2**2 - 3**2) / 8)
+
+
+def test_registry():
+    for name, cls in models.MODELS.items():
+        assert isinstance(models.get_model(name), cls)
+    with pytest.raises(ValueError, match="unknown model"):
+        models.get_model("relu_everything")
+
+
+def test_geometric_importance_and_sparsity_conversion():
+    np.testing.assert_allclose(config.geometric_importance(3, 0.9), [1.0, 0.9, 0.81], rtol=1e-6)
+    np.testing.assert_allclose(config.sparsity_to_prob([0.0, 0.9, 0.999]), [1.0, 0.1, 0.001])
