@@ -72,15 +72,21 @@ def cosines(W: np.ndarray) -> np.ndarray:
     return U.T @ U
 
 
-def antipodal_pairs(W: np.ndarray, threshold: float = 0.5, cos_max: float = -0.9) -> list[tuple[int, int]]:
-    """Pairs (i, j) of represented features whose directions are nearly opposite (cos < cos_max) and which
-    interfere with nobody else much: the 'digon' geometry."""
+def antipodal_pairs(
+    W: np.ndarray, threshold: float = 0.5, cos_max: float = -0.9, others_max: float = 0.1
+) -> list[tuple[int, int]]:
+    """Pairs (i, j) of represented features whose directions are nearly opposite (cos < cos_max) and
+    which interfere with nobody else much (|cos| <= others_max with every other represented feature):
+    the 'digon' geometry. Opposite corners of a hexagon are not pairs."""
     rep = np.flatnonzero(represented(W, threshold))
     c = cosines(W)
     pairs = []
     for a, i in enumerate(rep):
         for j in rep[a + 1 :]:
-            if c[i, j] < cos_max:
+            if c[i, j] >= cos_max:
+                continue
+            others = rep[(rep != i) & (rep != j)]
+            if np.all(np.abs(c[np.ix_([i, j], others)]) <= others_max):
                 pairs.append((int(i), int(j)))
     return pairs
 
@@ -106,8 +112,7 @@ def is_regular_polygon(W: np.ndarray, k: int, tol_deg: float = 5.0, threshold: f
 
 
 def nearest_geometry(d: float, tol: float = 0.03) -> str | None:
-    """Name of the GEOMETRY_FRACTIONS entry within tol of a dimensionality d, or None."""
-    for name, value in GEOMETRY_FRACTIONS.items():
-        if abs(d - value) <= tol:
-            return name
-    return None
+    """Name of the GEOMETRY_FRACTIONS entry nearest to a dimensionality d, if within tol; else None.
+    (3/8 and 2/5 are only 0.025 apart, so the nearest, not the first within tol, is the answer.)"""
+    name, value = min(GEOMETRY_FRACTIONS.items(), key=lambda kv: abs(d - kv[1]))
+    return name if abs(d - value) <= tol else None

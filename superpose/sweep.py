@@ -156,7 +156,9 @@ class Sweep:
         self.seeds = jax.device_put(seeds, self.sharding)
 
     def init(self) -> train_lib.TrainState:
-        return _init(self.model, self.cfg, self.hyper, self.seeds, self.root_seed)
+        # Pin every leaf to the instance sharding: left to XLA, leaves that do not depend on the inputs
+        # (b = 0) come back replicated, and the next chunk would compile a second time for that layout.
+        return self.put(_init(self.model, self.cfg, self.hyper, self.seeds, self.root_seed))
 
     def run_chunk(self, state: train_lib.TrainState, chunk_index: int):
         """Advance every instance by one chunk (asynchronously). Returns (state, loss log [N_padded, windows])."""

@@ -115,11 +115,6 @@ def test_antipodal_pairs_ignore_unrepresented_features():
     assert metrics.antipodal_pairs(W) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="superpose/metrics.py antipodal_pairs: its docstring requires the pair to 'interfere with nobody "
-    "else much', but only cos < cos_max is checked, so the opposite vertices of a hexagon count as digons",
-)
 def test_antipodal_pairs_exclude_pairs_that_interfere_with_others():
     assert metrics.antipodal_pairs(testing.regular_polygon(6)) == []
 
@@ -176,11 +171,6 @@ def test_nearest_geometry():
     assert metrics.nearest_geometry(0.51) == "digon"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="superpose/metrics.py nearest_geometry returns the FIRST fraction within tol, not the nearest: "
-    "3/8 (square antiprism) is within 0.03 of 2/5 (pentagon), so nearest_geometry(0.375) == 'pentagon'",
-)
 def test_nearest_geometry_picks_the_nearest():
     for name, value in metrics.GEOMETRY_FRACTIONS.items():
         assert metrics.nearest_geometry(value) == name

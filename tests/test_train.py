@@ -257,11 +257,6 @@ def test_second_grid_of_same_shapes_does_not_recompile(compile_counts):
     assert after_second == after_first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="superpose/sweep.py: Sweep.init's output shardings (b comes back replicated, P()) differ "
-    "from _chunk's (P('instances')), so chunk 1 recompiles _chunk once more",
-)
 def test_chunks_compile_once(compile_counts):
     before, per_chunk, after_first, _ = compile_counts
     assert len(per_chunk) == CFG.n_chunks
