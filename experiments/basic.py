@@ -1,0 +1,227 @@
+"""Paper E2 (basic results): a linear and a ReLU-output model of the same shape across sparsities.
+
+Published: the linear model always learns the top-m features by importance, whatever the sparsity; the
+ReLU-output model matches it when dense, then stores features as antipodal pairs, then packs ever more
+features in superposition, with positive interference and negative biases. Small case n=20, m=5,
+I=0.7^i (the paper's figure); large case n=80, m=20, I=0.9^i. Each (model, sparsity) is fitted from
+several seeds and the lowest final loss kept (a stalled fit is an optimisation failure, not the answer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import numpy as np
+
+from superpose import metrics
+from superpose.config import TrainConfig, geometric_importance, make_hyper, sparsity_to_prob
+from superpose.data import Independent
+from superpose.experiment import Experiment, main
+from superpose.models import Linear, ReluOutput
+from superpose.plots import basic as basic_plots
+from superpose.sweep import Grid, Sweep, best_of
+
+MODELS = {"linear": Linear(), "relu": ReluOutput()}
+NORM_ON, NORM_OFF = 0.9, 0.1  # the linear check: top-m norms above NORM_ON, the others below NORM_OFF
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    sparsities: tuple[float, ...] = (0.0, 0.7, 0.9, 0.97, 0.99, 0.997)  # the paper's figure columns
+    n_features: int = 20
+    n_hidden: int = 5
+    importance_ratio: float = 0.7  # I_i = 0.7^i
+    n_seeds: int = 3  # fits per (model, sparsity); lowest final loss kept
+    n_steps: int = 10_000  # the notebook's step count
+    batch_size: int = 1024
+    lr: float = 1e-3
+    # The large case (n=80, m=20, I=0.9^i); large_features = 0 skips it.
+    large_features: int = 80
+    large_hidden: int = 20
+    large_importance_ratio: float = 0.9
+    large_steps: int = 5_000  # n=80 costs 16x the small case per step; 5k steps settle the norms
+    large_batch_size: int = 512
+    large_seeds: int = 1
+    seed: int = 0  # root seed
+
+
+QUICK = {
+    "sparsities": (0.0, 0.9, 0.99),
+    "n_seeds": 2,
+    "n_steps": 3_000,
+    "large_features": 0,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One (n, m, importance) setting of the experiment; `key` prefixes its arrays."""
+
+    key: str
+    n_features: int
+    n_hidden: int
+    importance_ratio: float
+    n_steps: int
+    batch_size: int
+    n_seeds: int
+
+
+def cases(cfg: Config) -> list[Case]:
+    out = [
+        Case(
+            f"n{cfg.n_features}",
+            cfg.n_features,
+            cfg.n_hidden,
+            cfg.importance_ratio,
+            cfg.n_steps,
+            cfg.batch_size,
+            cfg.n_seeds,
+        )
+    ]
+    if cfg.large_features:
+        out.append(
+            Case(
+                f"n{cfg.large_features}",
+                cfg.large_features,
+                cfg.large_hidden,
+                cfg.large_importance_ratio,
+                cfg.large_steps,
+                cfg.large_batch_size,
+                cfg.large_seeds,
+            )
+        )
+    return out
+
+
+def train(cfg: Config, ctx) -> dict:
+    sparsity = np.asarray(cfg.sparsities, dtype=np.float64)
+    arrays = {"sparsity": sparsity}
+    for case in cases(cfg):
+        grid = Grid(density=sparsity_to_prob(sparsity).astype(np.float32), seed=np.arange(case.n_seeds))
+        coords = grid.coords
+        importance = geometric_importance(case.n_features, case.importance_ratio)
+        hyper = make_hyper(
+            grid.size, case.n_features, feature_prob=coords["density"], importance=importance, lr=cfg.lr
+        )
+        train_cfg = TrainConfig(
+            case.n_features,
+            case.n_hidden,
+            batch_size=case.batch_size,
+            n_steps=case.n_steps,
+            chunk_steps=min(case.n_steps, 1000),
+        )
+        arrays[f"{case.key}_importance"] = importance
+        for name, model in MODELS.items():
+            sweep = Sweep(model, Independent(), train_cfg, hyper, coords["seed"], cfg.seed)
+            result = ctx.sweep(f"{case.key}_{name}", sweep)
+            best = best_of(result.params, result.final_loss, grid, axis="seed")
+            prefix = f"{case.key}_{name}_"
+            arrays[prefix + "W"] = best["W"]  # [n_sparsities, m, n]
+            arrays[prefix + "b"] = best["b"]  # [n_sparsities, n]
+            arrays[prefix + "final_loss"] = grid.unflatten(result.final_loss)  # [n_sparsities, n_seeds]
+            arrays[prefix + "loss"] = result.loss[best["best_index"]]  # [n_sparsities, n_logs]
+    return arrays
+
+
+def case_keys(arrays: dict) -> list[str]:
+    return sorted({k.split("_")[0] for k in arrays if k.endswith("_importance")}, key=lambda s: int(s[1:]))
+
+
+def analyze_case(key: str, sparsity: np.ndarray, arrays: dict) -> tuple[dict, list[dict]]:
+    """Numbers and checks of one case from its best-of-seeds weights."""
+    lin_W, relu_W, relu_b = arrays[f"{key}_linear_W"], arrays[f"{key}_relu_W"], arrays[f"{key}_relu_b"]
+    m, n = lin_W.shape[1:]
+    label = f"{key} (m={m})"
+    per_sparsity, top_ok, n_rep, pairs_at = [], [], [], {}
+    for j, s in enumerate(sparsity):
+        lin_norms = metrics.feature_norms(lin_W[j])
+        ok = bool(np.all(lin_norms[:m] > NORM_ON) and np.all(lin_norms[m:] < NORM_OFF))
+        top_ok.append(ok)
+        relu = relu_W[j]
+        rep = metrics.represented(relu)
+        inter = metrics.interference(relu)
+        pairs = metrics.antipodal_pairs(relu)
+        n_rep.append(int(rep.sum()))
+        if pairs:
+            pairs_at[float(s)] = pairs
+        superposed = rep & (inter > 0.1)
+        per_sparsity.append(
+            {
+                "sparsity": float(s),
+                "linear_top_m_only": ok,
+                "linear_min_top_norm": round(float(lin_norms[:m].min()), 3),
+                "linear_max_other_norm": round(float(lin_norms[m:].max()), 3) if n > m else None,
+                "relu_represented": int(rep.sum()),
+                "relu_superposed": int(superposed.sum()),
+                "relu_antipodal_pairs": pairs,
+                "relu_sum_norm2": round(float((relu**2).sum()), 2),
+                "relu_mean_bias_superposed": round(float(relu_b[j][superposed].mean()), 3)
+                if superposed.any()
+                else None,
+            }
+        )
+    n_rep = np.asarray(n_rep)
+    inner = [float(s) for s in sparsity[1:-1] if float(s) in pairs_at]
+    last = per_sparsity[-1]
+    checks = [
+        {
+            "name": f"{label}: linear model represents exactly the top-{m} features at every sparsity",
+            "passed": bool(all(top_ok)),
+            "value": {f"S={s:g}": ok for s, ok in zip(sparsity, top_ok)},
+            "expected": f"norm > {NORM_ON} for features 0..{m - 1}, < {NORM_OFF} for the rest",
+        },
+        {
+            "name": f"{label}: ReLU features represented grow with sparsity and exceed m",
+            "passed": bool(np.all(np.diff(n_rep) >= 0) and n_rep[-1] > m and n_rep[0] <= m),
+            "value": dict(zip([f"S={s:g}" for s in sparsity], n_rep.tolist())),
+            "expected": f"non-decreasing, <= {m} when dense, > {m} at the sparsest",
+        },
+        {
+            "name": f"{label}: antipodal pairs found at an intermediate sparsity",
+            "passed": bool(inner),
+            "value": {f"S={s:g}": pairs_at[s] for s in inner} or "none",
+            "expected": "at least one pair (cos < -0.9) at some S strictly between the first and last",
+        },
+        {
+            "name": f"{label}: superposed ReLU features carry negative biases at the sparsest S",
+            "passed": bool(
+                last["relu_mean_bias_superposed"] is not None and last["relu_mean_bias_superposed"] < 0
+            ),
+            "value": last["relu_mean_bias_superposed"],
+            "expected": "mean bias of superposed features < 0",
+        },
+    ]
+    return {"per_sparsity": per_sparsity}, checks
+
+
+def analyze(cfg: Config, arrays: dict) -> dict:
+    sparsity = np.asarray(arrays["sparsity"])
+    summary, checks = {"experiment": "basic"}, []
+    for key in case_keys(arrays):
+        numbers, case_checks = analyze_case(key, sparsity, arrays)
+        summary[key] = numbers
+        checks += case_checks
+    summary["checks"] = checks
+    return summary
+
+
+def plot(cfg: Config, arrays: dict, out_dir) -> list:
+    sparsity = np.asarray(arrays["sparsity"])
+    paths = []
+    for i, key in enumerate(case_keys(arrays)):
+        name = "basic.png" if i == 0 else f"basic_{key}.png"
+        fig = basic_plots.linear_vs_relu(
+            {"linear": arrays[f"{key}_linear_W"], "ReLU": arrays[f"{key}_relu_W"]},
+            {"linear": arrays[f"{key}_linear_b"], "ReLU": arrays[f"{key}_relu_b"]},
+            sparsity,
+            title=f"{key[1:]} features in {arrays[f'{key}_relu_W'].shape[1]} dimensions",
+        )
+        paths.append(basic_plots.save(fig, f"{out_dir}/{name}"))
+    return paths
+
+
+EXPERIMENT = Experiment("basic", Config, train, analyze, plot, QUICK, description=__doc__)
+
+if __name__ == "__main__":
+    sys.exit(main(EXPERIMENT))
