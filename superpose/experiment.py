@@ -383,6 +383,7 @@ class Context:
         self.progress = progress
         self.devices = list(devices) if devices is not None else None
         self.sweeps: dict[str, dict] = {}  # name -> lineage record of that sweep
+        self._seen: set[str] = set()
 
     def _placed(self, sweep):
         from superpose.config import Hyper
@@ -396,11 +397,14 @@ class Context:
         return Sweep(sweep.model, sweep.sampler, sweep.cfg, hyper, seeds, int(sweep.root_seed), self.devices)
 
     def _record(self, name: str, **fields) -> None:
-        record = self.sweeps.setdefault(name, {})
-        record.update(fields)
+        """Merge `fields` into the sweep's entry in lineage.json (kept across sessions of a resumed run)."""
         lineage = self.run.lineage() if self.run.file("lineage.json").exists() else {}
         sweeps = lineage.get("sweeps") if isinstance(lineage.get("sweeps"), dict) else {}
-        self.run.update_lineage(sweeps={**sweeps, name: {**sweeps.get(name, {}), **record}})
+        if name not in self.sweeps:
+            previous = sweeps.get(name)
+            self.sweeps[name] = dict(previous) if isinstance(previous, dict) else {}
+        self.sweeps[name].update(fields)
+        self.run.update_lineage(sweeps={**sweeps, name: self.sweeps[name]})
 
     def _load_checkpoint(self, path: Path, sweep, template):
         """(state [padded], next chunk, loss log [padded, logs]) from a checkpoint, checked against the
@@ -437,8 +441,9 @@ class Context:
 
         if not store.NAME.match(name):
             raise ValueError(f"sweep name {name!r}: letters, digits and _ only")
-        if name in self.sweeps:
+        if name in self._seen:
             raise ValueError(f"sweep name {name!r} used twice in one run")
+        self._seen.add(name)
         sweep = self._placed(sweep)
         cfg, n = sweep.cfg, sweep.n_instances
         seeds = np.asarray(sweep.seeds)[:n]
@@ -564,17 +569,26 @@ def write_config(run: store.Run, exp: Experiment, cfg, **options) -> None:
 def _begin_session(run: store.Run) -> dict:
     """Append this process's session to lineage.json (the first one also records code and environment)."""
     code = store.code_version()
-    session = {"started": store.now(), "command": sys.argv, "cwd": str(Path.cwd()), **code}
+    env = store.environment()
+    session = {
+        "started": store.now(),
+        "command": sys.argv,
+        "cwd": str(Path.cwd()),
+        "host": env["host"],
+        "devices": env["devices"],
+        **code,
+    }
     path = run.file("lineage.json")
     lineage = run.lineage() if path.exists() else {}
     sessions = lineage.get("sessions") if isinstance(lineage.get("sessions"), list) else []
     if not sessions:
-        lineage.update(code, environment=store.environment(), command=sys.argv, started=session["started"])
+        lineage.update(code, environment=env, command=sys.argv, started=session["started"])
     elif any(code[k] != lineage.get(k) for k in code):
+        before, now = lineage.get("git_commit"), code["git_commit"]
+        what = f"commit {before} -> {now}" if before != now else "uncommitted changes differ"
         print(
-            f"warning: the code changed since the run began (commit {lineage.get('git_commit')} -> "
-            f"{code['git_commit']}, or its uncommitted changes); resumed arrays are bitwise identical to an "
-            "uninterrupted run's only for unchanged code",
+            f"warning: the code changed since the run began ({what}); resumed arrays are bitwise identical "
+            "to an uninterrupted run's only for unchanged code",
             file=sys.stderr,
         )
     lineage.update(experiment=run.experiment, run_id=run.id, error=None, sessions=[*sessions, session])

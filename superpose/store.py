@@ -14,6 +14,15 @@ Layout of a run directory:
     *.png                 figures, rebuilt from results.npz alone by `superpose plot RUN`
     summary.json          checked numbers; written last: a run is complete only once it exists
     .lock                 held (flock) by the process running the run; the kernel drops it if that dies
+
+lineage.json holds: git_commit, git_dirty, git_diff_sha256 (hash of `git diff HEAD`), environment (python,
+platform, host, jax_backend, devices, package versions), command (argv of the first session), started,
+ended (once complete), wall_s / train_s / compile_s (summed over sessions), error (set if it failed), sweeps
+(per sweep: instances, n_steps, chunk_steps, root_seed, the distinct instance seeds, devices, train_s,
+first_chunk_s and later_chunk_s, resumed_at_chunk, done) and sessions (one per process that ran or resumed
+it: started, ended, command, cwd, host, devices, git state, wall_s, train_s, compile_s, outcome).
+compile_s is what JAX itself reports through jax.monitoring (tracing + lowering + XLA compile, persistent
+cache loads included); first_chunk_s minus later_chunk_s is a second, wall-clock estimate of the same.
 """
 
 from __future__ import annotations

@@ -181,6 +181,8 @@ def test_sigkill_then_resume_is_bitwise_identical(workspace, baseline, mode):
     assert_bitwise_equal(run.results(), baseline)
     lineage = run.lineage()
     assert len(lineage["sessions"]) == 2
+    assert "outcome" not in lineage["sessions"][0]  # the killed session never closed
+    assert lineage["sessions"][1]["outcome"] == "complete"
     assert lineage["sweeps"]["main"]["resumed_at_chunk"] == 1
 
 
