@@ -13,8 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from superpose.experiment import ConfigError, Diverged, add_run_arguments, run_experiment
-from superpose.store import RunError
+from superpose.experiment import add_run_arguments, guarded, install_interrupt_handler, run_experiment
 
 HERE = Path(__file__).resolve().parent
 # Paper order; scripts that are not (yet) present are skipped.
@@ -45,6 +44,7 @@ def main(argv=None) -> int:
     add_run_arguments(parser)
     parser.add_argument("--only", default="", help="comma-separated experiment names (default: all)")
     args = parser.parse_args(argv)
+    install_interrupt_handler()
     names = [n for n in (args.only.split(",") if args.only else ORDER) if n]
     unknown = [n for n in names if not (HERE / f"{n}.py").exists()]
     if args.only and unknown:
@@ -57,11 +57,10 @@ def main(argv=None) -> int:
             continue
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
-        try:
-            code = run_experiment(load(name), args)
-        except (ConfigError, RunError, Diverged) as e:
-            print(f"error: {e}", file=sys.stderr)
-            code = 2
+        exp = load(name)
+        code = guarded(lambda exp=exp: run_experiment(exp, args))
+        if code == 130:  # Ctrl-C: guarded() printed how to resume this run; do not start the next one
+            return 130
         rows.append((name, time.perf_counter() - t0, "ok" if code == 0 else "CHECK FAILED"))
         failed += code != 0
     print(f"\n{'experiment':<18}{'wall':>9}  checks")

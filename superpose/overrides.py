@@ -1,0 +1,262 @@
+"""`--set key=value` overrides and generic validation of an experiment's config dataclass.
+
+Owns: parsing a text value by the field's annotated type (int, float, bool, str, tuples, lists, `T | None`,
+`Literal`), building a config from config.json, and range checks judged by conventional field names
+(counts, steps, learning rates, densities, sparsities, importances, weight decay, seeds). Every problem is a
+`ConfigError` whose message is one line for the user. Does not: run anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Sequence
+
+import numpy as np
+
+from superpose import store
+
+MAX_STEPS = 2**31 - 1  # steps are int32 on the device
+
+
+class ConfigError(ValueError):
+    """Bad configuration input; the message is one line for the user."""
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or e.__class__.__name__
+
+
+# --- parsing --set values by the field's annotated type ------------------------------------------------
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _describe(typ) -> str:
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    simple = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    if typ in simple:
+        return simple[typ]
+    if origin in (tuple, list):
+        item = args[0] if args else str
+        return f"comma-separated values, each {_describe(item)}"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("none" if a is type(None) else _describe(a) for a in args)
+    return getattr(typ, "__name__", str(typ))
+
+
+def parse_value(text: str, typ):
+    """`text` as a value of annotated type `typ`: int, float, bool, str, tuple/list of those, Optional,
+    Literal. Raises ValueError if it does not parse, ConfigError if the type cannot be set from text."""
+    text = text.strip()
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and text.lower() in ("none", "null"):
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return parse_value(text, option)
+            except ValueError:
+                continue
+        raise ValueError(text)
+    if origin is typing.Literal:
+        for option in args:
+            if str(option) == text:
+                return option
+        raise ValueError(text)
+    if typ is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError(text)
+    if typ is int:
+        try:
+            return int(text)
+        except ValueError:
+            value = float(text)  # allow 1e4 and 2.0, which name integers
+            if not (math.isfinite(value) and value.is_integer() and abs(value) < 2**53):
+                raise ValueError(text) from None
+            return int(value)
+    if typ is float:
+        return float(text)
+    if typ is str:
+        return text
+    if origin in (tuple, list):
+        if len(text) >= 2 and text[0] + text[-1] in ("()", "[]"):
+            text = text[1:-1]
+        parts = [p for p in text.split(",")] if text.strip() else []
+        if parts and not parts[-1].strip():
+            parts = parts[:-1]  # a trailing comma, as in (0.5,)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(parts) != len(args):
+                raise ValueError(text)
+            return tuple(parse_value(p, a) for p, a in zip(parts, args))
+        item = args[0] if args else str
+        values = [parse_value(p, item) for p in parts]
+        return tuple(values) if origin is tuple else values
+    raise ConfigError(f"a field of type {_describe(typ)} cannot be set from the command line")
+
+
+def _coerce(value, typ):
+    """A JSON value (config.json) checked against, and converted to, annotated type `typ`."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, option)
+            except ValueError:
+                continue
+        raise ValueError
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ValueError
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError
+    if typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError
+    if typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError
+    if typ is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ValueError
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ValueError
+            return tuple(_coerce(v, a) for v, a in zip(value, args))
+        item = args[0] if args else typing.Any
+        values = [v if item is typing.Any else _coerce(v, item) for v in value]
+        return tuple(values) if origin is tuple else values
+    return value
+
+
+def _type_hints(config_cls) -> dict:
+    try:
+        return typing.get_type_hints(config_cls)
+    except Exception as e:  # an unresolvable annotation is the script's bug; say so in one line
+        raise ConfigError(f"cannot read the field types of {config_cls.__name__}: {e}") from None
+
+
+def apply_overrides(cfg, overrides: Sequence[str]):
+    """cfg with each "key=value" applied (values parsed by the field's annotated type), then validated.
+
+    Raises ConfigError (one line) for anything malformed, unknown, mistyped or out of range.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cfg) if f.init}
+    hints = _type_hints(type(cfg))
+    changes = {}
+    for item in overrides:
+        if not isinstance(item, str) or "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set n_steps=2000")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key not in fields:
+            what = "missing key" if not key else f"unknown config key {key!r}"
+            raise ConfigError(f"--set {item!r}: {what}; known keys: {', '.join(fields)}")
+        try:
+            changes[key] = parse_value(text, hints.get(key, str))
+        except (ValueError, OverflowError):
+            raise ConfigError(
+                f"--set {key}={text.strip()!r}: expected {_describe(hints.get(key, str))}"
+            ) from None
+    try:
+        new = dataclasses.replace(cfg, **changes)
+    except (ValueError, TypeError, ArithmeticError) as e:
+        raise ConfigError(f"invalid config: {_one_line(e)}") from None
+    validate_config(new)
+    return new
+
+
+def config_from_dict(config_cls, values: dict, source="config.json"):
+    """A config dataclass from the "config" object of a run's config.json; RunError naming `source`."""
+    if not isinstance(values, dict):
+        raise store.RunError(f"corrupt file: {source} (config is not an object)")
+    hints = _type_hints(config_cls)
+    names = {f.name for f in dataclasses.fields(config_cls) if f.init}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in names:
+            raise store.RunError(f"{source}: unknown config key {key!r} for {config_cls.__name__}")
+        try:
+            kwargs[key] = _coerce(value, hints.get(key, typing.Any))
+        except ValueError:
+            raise store.RunError(
+                f"{source}: config key {key!r} should be {_describe(hints[key])}, found {value!r}"
+            ) from None
+    try:
+        cfg = config_cls(**kwargs)
+        validate_config(cfg)
+    except (ValueError, TypeError) as e:
+        raise store.RunError(f"{source}: invalid config: {_one_line(e)}") from None
+    return cfg
+
+
+# --- generic validation of common field names ----------------------------------------------------------
+
+
+def _field_problem(name: str, value, default) -> str | None:
+    """What is wrong with one config field, judged by its name (None if nothing). Rules:
+    any float must be finite; counts (n, m, n_*, batch_size, ...) are positive integers unless their
+    default is 0; *steps* / *_every are non-negative and fit int32; learning rates are positive; densities
+    (feature_prob, 1 - S) lie in (0, 1]; sparsities in [0, 1); importances and weight decays are >= 0;
+    seeds are integers in [0, 2**32)."""
+    low = name.lower()
+    values = list(value) if isinstance(value, (tuple, list)) else [value]
+    numbers = [v for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)]
+    for v in numbers:
+        if not math.isfinite(v):
+            return f"{name} must be finite, got {v}"
+    if not numbers:
+        return None
+    count_names = ("n", "m", "batch_size", "chunk_steps", "log_every", "eval_batches")
+    is_count = low in count_names or low.startswith("n_")
+    zero_ok = isinstance(default, int) and not isinstance(default, bool) and default == 0
+    counted = low.startswith("n_") or low in count_names
+    if is_count and not zero_ok and any(not isinstance(v, (int, np.integer)) or v <= 0 for v in numbers):
+        return f"{name} must be a positive integer, got {value!r}"
+    if ("steps" in low or low.endswith("_every")) and any(v < 0 or v > MAX_STEPS for v in numbers):
+        return f"{name} must be a non-negative step count below 2**31, got {value!r}"
+    if counted:
+        return None
+    if low in ("lr", "learning_rate") or low.endswith("_lr") or low.startswith("lr_"):
+        if any(v <= 0 for v in numbers):
+            return f"learning rate {name} must be positive, got {value!r}"
+    if "weight_decay" in low and any(v < 0 for v in numbers):
+        return f"{name} must be non-negative, got {value!r}"
+    if ("densit" in low or "feature_prob" in low) and "log" not in low:
+        if any(not 0 < v <= 1 for v in numbers):
+            return f"{name} (density 1 - S) must lie in (0, 1], got {value!r}"
+    if "sparsit" in low and "log" not in low and any(not 0 <= v < 1 for v in numbers):
+        return f"{name} (sparsity S) must lie in [0, 1), got {value!r}"
+    if "importance" in low and any(v < 0 for v in numbers):
+        return f"{name} must be non-negative, got {value!r}"
+    if "seed" in low and any(not isinstance(v, (int, np.integer)) or not 0 <= v < 2**32 for v in numbers):
+        return f"{name} must be an integer in [0, 2**32), got {value!r}"
+    return None
+
+
+def validate_config(cfg) -> None:
+    """ConfigError if any field breaks the generic rules of `_field_problem` (the script's own
+    __post_init__ checks, if any, have already run)."""
+    for f in dataclasses.fields(cfg):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        problem = _field_problem(f.name, getattr(cfg, f.name), default)
+        if problem:
+            raise ConfigError(problem)
