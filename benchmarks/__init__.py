@@ -1,0 +1,1 @@
+"""Timing scripts: superpose side by side with a PyTorch reference (see benchmarks/RESULTS.md)."""
