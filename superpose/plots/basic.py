@@ -17,11 +17,16 @@ __all__ = ["linear_vs_relu", "norms_across_density", "save"]
 
 
 def linear_vs_relu(
-    Ws: dict[str, np.ndarray], bs: dict[str, np.ndarray], sparsity: np.ndarray, title: str = ""
+    Ws: dict[str, np.ndarray],
+    bs: dict[str, np.ndarray],
+    sparsity: np.ndarray,
+    title: str = "",
+    n_fits: int = 1,
 ) -> plt.Figure:
     """One row per model, one column per sparsity, each cell W^T W | b | ||W_i|| bars.
 
-    Ws: row label -> W [n_sparsities, m, n]; bs: row label -> b [n_sparsities, n]; sparsity [n_sparsities].
+    Ws: row label -> W [n_sparsities, m, n]; bs: row label -> b [n_sparsities, n]; sparsity [n_sparsities];
+    n_fits: how many fits each panel was the best of (for the caption).
     Bars are black for features orthogonal to all others and yellow for strongly superposed ones.
     """
     rows, k = list(Ws), len(sparsity)
@@ -46,7 +51,8 @@ def linear_vs_relu(
                 ax_g.set_title(f"S = {sparsity[j]:g}", fontsize=9, loc="left")
             if j == 0:
                 ax_g.set_ylabel(label, fontsize=9)
-    caption = "$W^TW$ | $b$ | $\\|W_i\\|$ (black: orthogonal, yellow: superposed); best of several fits"
+    fits = f"best of {n_fits} fits" if n_fits > 1 else "one fit"
+    caption = f"$W^TW$ | $b$ | $\\|W_i\\|$ (black: orthogonal, yellow: superposed); {fits} per panel"
     fig.suptitle(f"{title}\n{caption}" if title else caption, fontsize=9, y=1 + 0.3 / height)
     return fig
 
