@@ -92,6 +92,8 @@ def plot(data: dict, path: str) -> None:
     peak = data.get("numpy_peak_gflops")
     if peak:
         ax.axhline(peak, color="gray", ls="--", lw=1, label=f"numpy f32 matmul peak ({peak:.0f})")
+    ax.set_xticks([n for n, _ in SIZES], [str(n) for n, _ in SIZES])
+    ax.set_xticks([], minor=True)
     ax.set(
         xlabel="features n (m ~ n/10; 20 instances)",
         ylabel="matmul GFLOP/s",
