@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from superpose.experiment import add_run_arguments, guarded, install_interrupt_handler, run_experiment
+from superpose.runtime import use_every_cpu_core
 
 HERE = Path(__file__).resolve().parent
 # Paper order; scripts that are not (yet) present are skipped.
@@ -44,6 +45,7 @@ def main(argv=None) -> int:
     add_run_arguments(parser)
     parser.add_argument("--only", default="", help="comma-separated experiment names (default: all)")
     args = parser.parse_args(argv)
+    use_every_cpu_core()  # before JAX starts: one device per core
     install_interrupt_handler()
     names = [n for n in (args.only.split(",") if args.only else ORDER) if n]
     unknown = [n for n in names if not (HERE / f"{n}.py").exists()]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import superpose
-from superpose import experiment, store
+from superpose import experiment, runtime, store
 
 # Experiment scripts live beside the package (a source checkout, installed editable).
 EXPERIMENTS_DIR = Path(superpose.__file__).resolve().parents[1] / "experiments"
@@ -338,6 +338,7 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `superpose` console script."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # figures are files; never open a window
+    runtime.use_every_cpu_core()  # before JAX starts: one device per core, instances sharded over them
     args = build_parser().parse_args(argv)
     experiment.install_interrupt_handler()
     try:

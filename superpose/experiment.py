@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from superpose import store
+from superpose import runtime, store
 from superpose.overrides import (  # noqa: F401  (re-exported: experiment.ConfigError etc.)
     ConfigError,
     _one_line,
@@ -573,5 +573,6 @@ def main(exp: Experiment, argv: Sequence[str] | None = None) -> int:
     )
     add_run_arguments(parser)
     args = parser.parse_args(argv)
+    runtime.use_every_cpu_core()  # before JAX starts: one device per core, instances sharded over them
     install_interrupt_handler()
     return guarded(lambda: run_experiment(exp, args))

@@ -84,3 +84,27 @@ def test_padding_does_not_change_real_instances():
     for k in full.params:
         np.testing.assert_allclose(part.params[k], full.params[k][:N], rtol=1e-5, atol=1e-6, err_msg=k)
     np.testing.assert_allclose(part.final_loss, full.final_loss[:N], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("group_size, devices", [(2, 1), (2, 2), (1, 4)])
+def test_grouped_instances_equal_one_vmap(group_size, devices):
+    """Running instances in cache-sized groups (lax.map over groups of a vmap) changes the schedule, not
+    the numbers; the group count need not divide the instances (the axis is padded)."""
+    hyper = config.make_hyper(N, N_FEATURES, feature_prob=np.linspace(0.1, 1.0, N), lr=3e-3)
+    seeds = np.arange(N)
+    plain = sweep.Sweep(MODEL, SAMPLER, CFG, hyper, seeds, devices=jax.devices()[:1], group_size=N)
+    grouped = sweep.Sweep(
+        MODEL, SAMPLER, CFG, hyper, seeds, devices=jax.devices()[:devices], group_size=group_size
+    )
+    assert plain.group_size is None
+    assert grouped.group_size is not None and grouped.n_padded % (devices * grouped.group_size) == 0
+    assert_same_results(plain.run(), grouped.run())
+
+
+def test_default_group_size_is_cache_sized_on_cpu_only():
+    small = config.TrainConfig(n_features=10, n_hidden=5, batch_size=1024)
+    assert sweep.default_group_size(1000, small, "cpu") == 26  # 2**18 elements / (10 x 1024)
+    assert sweep.default_group_size(10, small, "cpu") is None  # all fit in one group
+    big = config.TrainConfig(n_features=400, n_hidden=30, batch_size=1024)
+    assert sweep.default_group_size(20, big, "cpu") == 2  # never fewer than 2 per group
+    assert sweep.default_group_size(1000, small, "gpu") is None
