@@ -13,161 +13,17 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-import numpy as np
-
-from superpose import theory
-from superpose.config import TrainConfig, make_hyper
-from superpose.data import Independent
 from superpose.experiment import Experiment, main
-from superpose.models import ReluOutput
-from superpose.plots.phase import phase_figure
-from superpose.sweep import Grid, Sweep, best_of
-
-KIND = "n2m1"
-PHASES, NULLS = theory.PHASES_N2M1, theory.NULL_N2M1
-PHASE_FN, LOSS_FN = theory.phase_n2m1, theory.losses_n2m1
+from superpose.phase_diagram import QUICK, PhaseConfig, analyze, plot, train
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(PhaseConfig):
     n_features: int = 2
     n_hidden: int = 1
-    n_importances: int = 20  # extra importance r = 10^linspace(-1, 1, n)
-    n_densities: int = 20  # density s = 10^-linspace(0, 2, n)
-    n_fits: int = 10  # the paper's fits per point; the lowest loss is kept
-    n_steps: int = 4_000  # enough for these 2- and 3-parameter models to settle (loss flat by 3k steps)
-    batch_size: int = 128  # 8x cheaper than 1024 here (cache-bound), and Adam copes with the noise
-    lr: float = 3e-3
-    eval_batches: int = 8  # the sampled final loss is kept for reference; fits are ranked by the exact one
-    quadrature: int = 16  # midpoint points per active feature in theory.expected_loss (error ~ 1/16^2)
-    margin: float = 0.1  # cells closer than this (decades) to the analytic boundary are not counted
-    min_match: float = 0.9  # the check: matched fraction of the counted cells
-    seed: int = 0  # root seed
 
 
-QUICK = {"n_importances": 6, "n_densities": 6, "n_fits": 4, "n_steps": 3_000, "min_match": 0.8}
-
-
-def axes(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    r = 10.0 ** np.linspace(-1, 1, cfg.n_importances)
-    s = 10.0 ** -np.linspace(0, 2, cfg.n_densities)
-    return r.astype(np.float32), s.astype(np.float32)
-
-
-def train(cfg: Config, ctx) -> dict:
-    r, s = axes(cfg)
-    grid = Grid(r=r, density=s, seed=np.arange(cfg.n_fits))
-    coords = grid.coords
-    importance = np.ones((grid.size, cfg.n_features), np.float32)
-    importance[:, -1] = coords["r"]  # the extra feature is the last one
-    hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=coords["density"], importance=importance, lr=cfg.lr
-    )
-    train_cfg = TrainConfig(
-        cfg.n_features,
-        cfg.n_hidden,
-        batch_size=cfg.batch_size,
-        n_steps=cfg.n_steps,
-        chunk_steps=min(cfg.n_steps, 500),
-        eval_batches=cfg.eval_batches,
-    )
-    result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    W, b = result.params["W"], result.params["b"]
-    # Fits are ranked by their exact expected loss, not the sampled evaluation loss: at density 0.01 a pair
-    # of features is active together in 1 example in 10^4, so a few thousand samples cannot rank fits
-    # whose difference lies in exactly those events.
-    exact = np.array(
-        [
-            theory.expected_loss(W[i], b[i], importance[i], coords["density"][i], cfg.quadrature)
-            for i in range(grid.size)
-        ]
-    )
-    best = best_of({"W": W, "b": b}, exact, grid, axis="seed")
-    return {
-        "W": W,
-        "b": b,
-        "final_loss": result.final_loss,  # sampled, mean over features (training convention)
-        "exact_loss": exact,  # exact over activity patterns, summed over features (theory convention)
-        "r": coords["r"],
-        "density": coords["density"],
-        "seed": coords["seed"],
-        "axis_r": r,
-        "axis_density": s,
-        "best_W": best["W"],  # [n_r, n_s, m, n]
-        "best_b": best["b"],
-        "best_loss": exact[best["best_index"]],
-    }
-
-
-def phases(cfg: Config, arrays: dict) -> dict:
-    """Per cell [n_r, n_s]: empirical and theoretical phase, distance to the boundary, counted or not."""
-    r, s = arrays["axis_r"].astype(np.float64), arrays["axis_density"].astype(np.float64)
-    R, S = np.meshgrid(r, s, indexing="ij")
-    best_W = arrays["best_W"]
-    empirical = np.array([[theory.empirical_phase(W, NULLS) for W in row] for row in best_W])
-    distance = theory.log_distance(R, S, theory.boundary_curves(KIND, (r[0], r[-1]), (s[-1], s[0])))
-    return {"R": R, "S": S, "empirical": empirical, "theory": PHASE_FN(R, S), "distance": distance}
-
-
-def analyze(cfg: Config, arrays: dict) -> dict:
-    p = phases(cfg, arrays)
-    match = theory.match_summary(p["empirical"], p["theory"], p["distance"], cfg.margin)
-    seen = sorted({int(k) for k in p["empirical"].ravel() if k >= 0})
-    # The trained loss against the best closed-form candidate: <= 1 means training did at least as well.
-    best_theory = LOSS_FN(p["R"], p["S"]).min(-1)
-    ratio = arrays["best_loss"] / best_theory
-    checks = [
-        {
-            "name": f"empirical phase matches theory in cells > {cfg.margin} decades from the boundary",
-            "passed": bool(match["fraction_away"] >= cfg.min_match),
-            "value": f"{match['matched_away']}/{match['cells_away']} = {match['fraction_away']:.3f} "
-            f"(all cells: {match['fraction_all']:.3f}; {match['other']} matching no candidate)",
-            "expected": f">= {cfg.min_match}",
-        },
-        {
-            "name": f"all {len(PHASES)} phases occur empirically",
-            "passed": seen == list(range(len(PHASES))),
-            "value": [PHASES[k] for k in seen],
-            "expected": list(PHASES),
-        },
-    ]
-    return {
-        "experiment": f"phase_{KIND}",
-        "phases": list(PHASES),
-        "match": match,
-        "loss_ratio_to_closed_form": {
-            "median": float(np.median(ratio)),
-            "max": float(ratio.max()),
-        },
-        "triple_point": list(theory.TRIPLE_POINT),
-        "checks": checks,
-    }
-
-
-def plot(cfg: Config, arrays: dict, out_dir) -> list:
-    p = phases(cfg, arrays)
-    r, s = arrays["axis_r"], arrays["axis_density"]
-    curves = theory.boundary_curves(KIND, (float(r[0]), float(r[-1])), (float(s[-1]), float(s[0])))
-    match = theory.match_summary(p["empirical"], p["theory"], p["distance"], cfg.margin)
-    title = (
-        f"n=2, m=1: best of {cfg.n_fits} fits per cell; matches theory in {match['fraction_away']:.0%} of "
-        f"cells > {cfg.margin} decades from the boundary (x: mismatch, dot: not counted)"
-    )
-    path = phase_figure(
-        f"{out_dir}/phase_{KIND}.png",
-        r,
-        s,
-        p["empirical"],
-        p["theory"],
-        PHASES,
-        curves,
-        title,
-        excluded=p["distance"] <= cfg.margin,
-    )
-    return [path]
-
-
-EXPERIMENT = Experiment(f"phase_{KIND}", Config, train, analyze, plot, QUICK, description=__doc__)
+EXPERIMENT = Experiment("phase_n2m1", Config, train, analyze, plot, QUICK, description=__doc__)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from superpose import theory
+from superpose import phase_diagram, theory
 from superpose.experiment import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def test_quick_run_passes_its_checks(tmp_path, name, n_phases):
     # The summary is reproducible from the stored arrays alone.
     arrays = dict(np.load(run_dir / "results.npz"))
     cfg = module.EXPERIMENT.make_config(quick=True)
-    phases = module.phases(cfg, arrays)
+    phases = phase_diagram.phases(cfg, arrays)
     assert phases["empirical"].shape == (6, 6)
     assert set(np.unique(phases["empirical"])) >= set(range(n_phases))
     recount = theory.match_summary(phases["empirical"], phases["theory"], phases["distance"], cfg.margin)
