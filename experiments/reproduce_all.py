@@ -8,11 +8,11 @@ python experiments/reproduce_all.py --only intro,uniform
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
 
+from superpose.cli import load_experiment
 from superpose.experiment import add_run_arguments, guarded, install_interrupt_handler, run_experiment
 from superpose.runtime import use_every_cpu_core
 
@@ -28,14 +28,6 @@ ORDER = (
     "phase_n2m1",
     "phase_n3m2",
 )
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"experiments.{name}", HERE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module.EXPERIMENT
 
 
 def main(argv=None) -> int:
@@ -59,7 +51,7 @@ def main(argv=None) -> int:
             continue
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
-        exp = load(name)
+        exp = load_experiment(name)
         code = guarded(lambda exp=exp: run_experiment(exp, args))
         if code == 130:  # Ctrl-C: guarded() printed how to resume this run; do not start the next one
             return 130

@@ -135,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 # --- experiments by name, resuming and replotting runs ---
 
 
-def load_experiment(name: str, script: str | None = None) -> experiment.Experiment:
-    """The EXPERIMENT of experiments/NAME.py (or of `script`, where a run recorded one outside it)."""
+def load_experiment_module(name: str, script: str | None = None):
+    """The module experiments/NAME.py (or `script`, where a run recorded one outside it), loaded once."""
     path = EXPERIMENTS_DIR / f"{name}.py"
     if not store.NAME.match(name) or not path.is_file():
         if script and Path(script).is_file() and Path(script).stem == name:
@@ -151,9 +151,17 @@ def load_experiment(name: str, script: str | None = None) -> experiment.Experime
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # dataclasses resolve annotations through sys.modules
         spec.loader.exec_module(module)
+    return module
+
+
+def load_experiment(name: str, script: str | None = None) -> experiment.Experiment:
+    """The EXPERIMENT of experiments/NAME.py (or of `script`, where a run recorded one outside it)."""
+    module = load_experiment_module(name, script)
     exp = getattr(module, "EXPERIMENT", None)
     if not isinstance(exp, experiment.Experiment):
-        raise experiment.ConfigError(f"{path} is not an experiment script (it defines no EXPERIMENT)")
+        raise experiment.ConfigError(
+            f"{module.__file__} is not an experiment script (it defines no EXPERIMENT)"
+        )
     return exp
 
 

@@ -3,27 +3,19 @@
 at the quick grid's middle densities, and collapse only as 'more sets collapsed at the densest than the
 sparsest')."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from superpose.cli import load_experiment_module
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"exp_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-co = _load("correlated")
+co = load_experiment_module("correlated")
 
 
 def _ring(order_deg):

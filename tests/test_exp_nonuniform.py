@@ -2,9 +2,7 @@
 --quick run end to end with its checks (quick tolerances: crossing 1.5x-6x sparser, as few fits and steps
 make it coarser than the full run's)."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,18 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from superpose.cli import load_experiment_module
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"exp_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nu = _load("nonuniform")
+nu = load_experiment_module("nonuniform")
 
 
 def _rot(theta):

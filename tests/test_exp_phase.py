@@ -4,31 +4,22 @@ Quick scale: 6 x 6 cells, 4 fits per cell, 3000 steps. Tolerance: at least 80% o
 decades from the analytic boundary match theory (full scale asks 90%), and every phase occurs.
 """
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from superpose import phase_diagram, theory
+from superpose.cli import load_experiment_module
 from superpose.experiment import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"exp_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name, n_phases", [("phase_n2m1", 3), ("phase_n3m2", 4)])
 def test_quick_run_passes_its_checks(tmp_path, name, n_phases):
-    module = _load(name)
+    module = load_experiment_module(name)
     code = main(module.EXPERIMENT, ["--quick", "--runs-dir", str(tmp_path), "--quiet"])
     (run_dir,) = (tmp_path / name).iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
