@@ -19,24 +19,39 @@ from superpose import metrics  # noqa: E402
 IMPORTANCE_CMAP = "viridis"
 
 
-def features_2d(ax, W: np.ndarray, importance: np.ndarray | None = None, title: str | None = None) -> None:
-    """Each feature's column W_i [2] as a line from the origin, coloured by importance (yellow = most)."""
-    W = np.asarray(W)
+def features_2d_colored(
+    ax,
+    W: np.ndarray,
+    colors,
+    title: str | None = None,
+    linestyles=None,
+    lim: float | None = None,
+    title_size: float = 8,
+) -> None:
+    """Each column W_i [2] of W [2, n] as a line from the origin in colors[i] (any matplotlib colour)."""
+    W = np.asarray(W, dtype=np.float64)
     n = W.shape[1]
-    imp = np.ones(n) if importance is None else np.asarray(importance)
-    span = imp.max() - imp.min()
-    colors = plt.get_cmap(IMPORTANCE_CMAP)((imp - imp.min()) / span if span > 0 else np.ones(n))
+    styles = ["-"] * n if linestyles is None else list(linestyles)
     for i in range(n):
-        ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=2)
+        ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=2, ls=styles[i])
         ax.scatter([W[0, i]], [W[1, i]], color=colors[i], s=12, zorder=3)
-    lim = max(1.2, float(np.abs(W).max()) * 1.1)
+    lim = lim if lim is not None else max(1.2, float(np.abs(W).max()) * 1.1)
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=title_size)
+
+
+def features_2d(ax, W: np.ndarray, importance: np.ndarray | None = None, title: str | None = None) -> None:
+    """Each feature's column W_i [2] as a line from the origin, coloured by importance (yellow = most)."""
+    n = np.shape(W)[1]
+    imp = np.ones(n) if importance is None else np.asarray(importance)
+    span = imp.max() - imp.min()
+    colors = plt.get_cmap(IMPORTANCE_CMAP)((imp - imp.min()) / span if span > 0 else np.ones(n))
+    features_2d_colored(ax, W, colors, title=title, title_size=9)
 
 
 def gram_heatmap(ax, W: np.ndarray, title: str | None = None):

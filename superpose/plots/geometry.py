@@ -10,27 +10,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from superpose.plots.core import features_2d_colored
+
 SET_CMAP = "tab10"
-
-
-def features_2d_colored(
-    ax, W: np.ndarray, colors, title: str | None = None, linestyles=None, lim: float | None = None
-) -> None:
-    """Each column W_i [2] of W [2, n] as a line from the origin in colors[i] (any matplotlib colour)."""
-    W = np.asarray(W, dtype=np.float64)
-    n = W.shape[1]
-    styles = ["-"] * n if linestyles is None else list(linestyles)
-    for i in range(n):
-        ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=2, ls=styles[i])
-        ax.scatter([W[0, i]], [W[1, i]], color=colors[i], s=12, zorder=3)
-    lim = lim if lim is not None else max(1.2, float(np.abs(W).max()) * 1.1)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=8)
 
 
 def set_colors(n_features: int, set_size: int) -> list:
