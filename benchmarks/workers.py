@@ -41,7 +41,7 @@ def superpose_job(
     """Time chunks of a Sweep after compiling. full_steps > 0 also times a whole run of that many steps
     (the issue-2 bar) from a fresh state, compile excluded."""
     base_rss = rss_mb()
-    from superpose import runtime
+    from superpose.lab import runtime
 
     runtime.use_every_cpu_core()  # as every superpose entry point does: one JAX device per CPU core
     import jax

@@ -16,9 +16,9 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.config import TrainConfig, make_hyper
+from superpose.config import TrainConfig, make_hyper, per_feature, per_instance
 from superpose.data import Independent
-from superpose.experiment import Experiment, main
+from superpose.lab import Experiment, main
 from superpose.models import ReluOutput
 from superpose.plots import basic as basic_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -66,14 +66,13 @@ def train(cfg: Config, ctx) -> dict:
     coords = grid.coords
     importance = importances(cfg)
     hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=coords["density"], importance=importance, lr=cfg.lr
+        grid.size, cfg.n_features, feature_prob=per_instance(coords["density"]), importance=per_feature(importance), lr=cfg.lr
     )
     train_cfg = TrainConfig(
         cfg.n_features,
         cfg.n_hidden,
         batch_size=cfg.batch_size,
         n_steps=cfg.n_steps,
-        chunk_steps=min(cfg.n_steps, 1000),
     )
     result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
     best = best_of(result.params, result.final_loss, grid, axis="seed")

@@ -17,9 +17,9 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.config import TrainConfig, geometric_importance, make_hyper, sparsity_to_prob
+from superpose.config import TrainConfig, geometric_importance, make_hyper, per_feature, per_instance, sparsity_to_prob
 from superpose.data import Independent
-from superpose.experiment import Experiment, main
+from superpose.lab import Experiment, main
 from superpose.models import Linear, ReluOutput
 from superpose.plots import basic as basic_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -110,14 +110,13 @@ def train(cfg: Config, ctx) -> dict:
         coords = grid.coords
         importance = geometric_importance(case.n_features, case.importance_ratio)
         hyper = make_hyper(
-            grid.size, case.n_features, feature_prob=coords["density"], importance=importance, lr=case.lr
+            grid.size, case.n_features, feature_prob=per_instance(coords["density"]), importance=per_feature(importance), lr=case.lr
         )
         train_cfg = TrainConfig(
             case.n_features,
             case.n_hidden,
             batch_size=case.batch_size,
             n_steps=case.n_steps,
-            chunk_steps=min(case.n_steps, 1000),
         )
         arrays[f"{case.key}_importance"] = importance
         for name, model in MODELS.items():

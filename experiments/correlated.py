@@ -8,8 +8,11 @@ Four setups, each trained across set densities (several fits per density, the lo
 and, as density rises, sets collapse onto their principal component (paper: no set below ~0.05, one at
 0.05-0.15, two at 0.15-0.2, all at 0.25-0.5).
 
-Density here is the probability that a set is active (superpose.data.Correlated / Anticorrelated): members of
-an active correlated set are independent U[0,1]; an active anticorrelated set has exactly one member non-zero.
+Density here is each feature's density, the probability that it is non-zero (feature_prob, as everywhere in
+superpose). Members of a correlated set are active together, so their density is the set's probability of
+being active; an anticorrelated set has at most one member non-zero, so a pair whose members have density p is
+active with probability 2p. The anticorrelated pairs sweep the same set activities as the correlated ones:
+their per-feature densities are half as large.
 "Collapse" is read from the weights: a set of two has collapsed when its members' directions are parallel
 (cos > 0.9), so the set is carried by one direction (its principal component); a set of ten has collapsed by
 as many dimensions as its W columns lose against ten (effective dimension = participation ratio of their
@@ -25,9 +28,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics, plots
-from superpose.config import TrainConfig, make_hyper
+from superpose.config import TrainConfig, make_hyper, per_instance
 from superpose.data import Anticorrelated, Correlated
-from superpose.experiment import Experiment, main
+from superpose.lab import Experiment, main
 from superpose.models import ReluOutput
 from superpose.plots import geometry as geo_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -69,24 +72,27 @@ QUICK = {
 }
 
 
-def densities(cfg: Config, big: bool = False) -> np.ndarray:
-    k = cfg.n_densities_big if big else cfg.n_densities
-    return np.geomspace(cfg.min_density, cfg.max_density, k).astype(np.float32)
+def densities(cfg: Config, name: str) -> np.ndarray:
+    """Per-feature densities of setup `name`: the set activities [min, max] log-spaced, divided by the set
+    size for anticorrelated sets."""
+    sampler, _, _, set_size = SETUPS[name]
+    k = cfg.n_densities_big if name == "corr20" else cfg.n_densities
+    per_set = np.geomspace(cfg.min_density, cfg.max_density, k)
+    return (per_set / (set_size if isinstance(sampler, Anticorrelated) else 1)).astype(np.float32)
 
 
 def train(cfg: Config, ctx) -> dict:
     arrays = {}
     for name, (sampler, n, m, _) in SETUPS.items():
         big = name == "corr20"
-        grid = Grid(density=densities(cfg, big), seed=np.arange(cfg.n_seeds_big if big else cfg.n_seeds))
+        grid = Grid(density=densities(cfg, name), seed=np.arange(cfg.n_seeds_big if big else cfg.n_seeds))
         coords = grid.coords
-        hyper = make_hyper(grid.size, n, feature_prob=coords["density"], importance=1.0, lr=cfg.lr)
+        hyper = make_hyper(grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr)
         train_cfg = TrainConfig(
             n,
             m,
             batch_size=cfg.batch_size,
             n_steps=cfg.n_steps,
-            chunk_steps=min(cfg.n_steps, 1000),
             eval_batches=cfg.eval_batches,
         )
         result = ctx.sweep(name, Sweep(ReluOutput(), sampler, train_cfg, hyper, coords["seed"], cfg.seed))
@@ -100,7 +106,7 @@ def train(cfg: Config, ctx) -> dict:
                 f"{name}_seed": coords["seed"],
                 f"{name}_best_W": best["W"],
                 f"{name}_best_b": best["b"],
-                f"{name}_best_density": densities(cfg, big),
+                f"{name}_best_density": densities(cfg, name),
             }
         )
     return arrays
@@ -255,11 +261,12 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     for r, name in enumerate(SMALL):
         for j, d in enumerate(arrays[f"{name}_best_density"]):
             geo_plots.features_2d_sets(
-                axes[r, j], arrays[f"{name}_best_W"][j], 2, title=f"1-S = {d:.2g}" if r == 0 else None
+                axes[r, j], arrays[f"{name}_best_W"][j], 2, title=f"{d:.2g}"
             )
         axes[r, 0].set_ylabel(titles[name], fontsize=7)
     fig.suptitle(
-        f"E7, m=2: one colour per set (solid/dashed: its two members); best of {cfg.n_seeds} fits per density",
+        f"E7, m=2: one colour per set (solid/dashed: its two members); titles: each feature's density; "
+        f"best of {cfg.n_seeds} fits",
         fontsize=9,
     )
     paths = [plots.save(fig, f"{out_dir}/correlated.png")]
@@ -271,7 +278,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     gs = fig.add_gridspec(1, len(show) + 2, wspace=0.5)
     for j, k in enumerate(show):
         ax = fig.add_subplot(gs[0, j])
-        plots.gram_heatmap(ax, Ws[k], title=f"$W^TW$, 1-S = {big_d[k]:.2g}")
+        plots.gram_heatmap(ax, Ws[k], title=f"$W^TW$, density {big_d[k]:.2g}")
     ax = fig.add_subplot(gs[0, len(show) :])
     dims = np.array([[effective_dims(W[:, s * 10 : (s + 1) * 10]) for s in range(2)] for W in Ws])
     geo_plots.set_dimensions(ax, big_d, dims, 10)

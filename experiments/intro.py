@@ -14,9 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics, plots
-from superpose.config import TrainConfig, geometric_importance, make_hyper
+from superpose.config import TrainConfig, geometric_importance, make_hyper, per_feature, per_instance
 from superpose.data import Independent
-from superpose.experiment import Experiment, main
+from superpose.lab import Experiment, main
 from superpose.models import ReluOutput
 from superpose.sweep import Grid, Sweep, best_of
 
@@ -46,14 +46,13 @@ def train(cfg: Config, ctx) -> dict:
     coords = grid.coords
     importance = geometric_importance(cfg.n_features, cfg.importance_ratio)
     hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=coords["density"], importance=importance, lr=cfg.lr
+        grid.size, cfg.n_features, feature_prob=per_instance(coords["density"]), importance=per_feature(importance), lr=cfg.lr
     )
     train_cfg = TrainConfig(
         cfg.n_features,
         cfg.n_hidden,
         batch_size=cfg.batch_size,
         n_steps=cfg.n_steps,
-        chunk_steps=min(cfg.n_steps, 1000),
     )
     result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
     arrays = {

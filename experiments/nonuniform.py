@@ -26,14 +26,15 @@ import numpy as np
 from superpose import metrics, plots
 from superpose.config import TrainConfig, make_hyper
 from superpose.data import Independent
-from superpose.experiment import Experiment, main
-from superpose.models import ReluOutput
+from superpose.lab import Experiment, main
+from superpose.models import ReluOutput, weighted_mse
 from superpose.plots import geometry as geo_plots
 from superpose.sweep import Grid, Sweep
 
 PENTAGON, DIGONS, OTHER = "pentagon", "two digons", "other"
 GEOMETRIES = (PENTAGON, DIGONS, OTHER)
 STARTS = ("random", PENTAGON, DIGONS)  # how a fit is initialised
+MODEL = ReluOutput()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,20 +84,20 @@ def warm_W(kind: str, rng: np.random.Generator, n: int = 5) -> np.ndarray | None
 class WarmStartSweep(Sweep):
     """A Sweep whose instances start from given W where one is given (NaN rows: keep the Xavier init).
 
-    Adam's moments start at zero whatever the parameters, so replacing W in the initial state is all a warm
-    start needs; checkpoints and resumption are unchanged.
+    W0 stays a host array [N, m, n] and is placed in `init`, so it follows the sweep to any devices
+    (`--devices`, `Sweep.on`) and through a resume. Adam's moments start at zero whatever the parameters, so
+    replacing W in the initial state is all a warm start needs.
     """
 
     def __init__(self, *args, W0: np.ndarray, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        pad = self.n_padded - self.n_instances
-        W0 = np.concatenate([W0, np.repeat(W0[-1:], pad, axis=0)]).astype(np.float32)  # [N_padded, m, n]
-        self.W0 = jax.device_put(W0, self.sharding)
+        self.W0 = np.asarray(W0, np.float32)
 
     def init(self):
         # jnp, not numpy: callers may trace init (e.g. jax.eval_shape for a checkpoint template).
         state = super().init()
-        W = jnp.where(jnp.isnan(self.W0), state.params["W"], self.W0)
+        W0 = self.put_instances(self.W0)
+        W = jnp.where(jnp.isnan(W0), state.params["W"], W0)
         return state._replace(params=dict(state.params, W=W))
 
 
@@ -113,18 +114,13 @@ def classify(W: np.ndarray, b: np.ndarray | None = None) -> str:
     return OTHER
 
 
-def mc_loss(W: np.ndarray, b: np.ndarray, x: np.ndarray) -> float:
-    """Paper section 3 loss of one ReLU-output model (importance 1) on the sample x [n, N]."""
-    W, b = np.asarray(W, np.float64), np.asarray(b, np.float64)
-    out = np.maximum(W.T @ (W @ x) + b[:, None], 0.0)
-    return float(np.mean((x - out) ** 2))
-
-
-def common_sample(feature_prob: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
-    """[n, n_samples] independent features, x_i ~ U[0,1] with probability feature_prob[i], else 0."""
-    rng = np.random.default_rng(seed)
-    u = rng.random((feature_prob.size, n_samples))
-    return np.where(u < feature_prob[:, None], rng.random(u.shape), 0.0)
+def losses_on_sample(W: np.ndarray, b: np.ndarray, feature_prob: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+    """[fits] loss (paper section 3, importance 1) of every fit W [fits, m, n], b [fits, n] on ONE common
+    sample of n_samples points drawn with feature_prob [n], so the losses compare without sampling noise."""
+    x = Independent().sample(jax.random.key(seed), jnp.asarray(feature_prob), n_samples)
+    ones = jnp.ones(W.shape[-1], jnp.float32)
+    loss = jax.vmap(lambda W, b: weighted_mse(MODEL, {"W": W, "b": b}, x, ones))
+    return np.asarray(loss(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32)), np.float64)
 
 
 def train(cfg: Config, ctx) -> dict:
@@ -134,7 +130,7 @@ def train(cfg: Config, ctx) -> dict:
     n = cfg.n_features
     feature_prob = np.full((grid.size, n), cfg.base_density, np.float32)
     feature_prob[:, 0] = cfg.base_density * coords["ratio"]
-    hyper = make_hyper(grid.size, n, feature_prob=feature_prob, importance=1.0, lr=cfg.lr)
+    hyper = make_hyper(grid.size, n, feature_prob=feature_prob, importance=1.0, lr=cfg.lr)  # [N, n] as given
     seeds = np.arange(grid.size)
     rng = np.random.default_rng(cfg.seed)
     W0 = np.full((grid.size, cfg.n_hidden, n), np.nan, np.float32)
@@ -143,17 +139,16 @@ def train(cfg: Config, ctx) -> dict:
         if w is not None:
             W0[i] = w
     train_cfg = TrainConfig(
-        n, cfg.n_hidden, batch_size=cfg.batch_size, n_steps=cfg.n_steps, chunk_steps=min(cfg.n_steps, 1000)
+        n, cfg.n_hidden, batch_size=cfg.batch_size, n_steps=cfg.n_steps
     )
-    sweep = WarmStartSweep(ReluOutput(), Independent(), train_cfg, hyper, seeds, cfg.seed, W0=W0)
+    sweep = WarmStartSweep(MODEL, Independent(), train_cfg, hyper, seeds, cfg.seed, W0=W0)
     result = ctx.sweep("main", sweep)
     W, b = result.params["W"], result.params["b"]
     eval_loss = np.zeros(grid.size)
     for r_index in range(len(grid.axes["ratio"])):
         members = [grid.index(ratio=r_index, start=s) for s in range(len(kinds))]
-        x = common_sample(feature_prob[members[0]], cfg.eval_samples, cfg.seed + 1000 + r_index)
-        for i in members:
-            eval_loss[i] = mc_loss(W[i], b[i], x)
+        seed = cfg.seed + 1000 + r_index
+        eval_loss[members] = losses_on_sample(W[members], b[members], feature_prob[members[0]], cfg.eval_samples, seed)
     return {
         "W": W,
         "b": b,
@@ -180,13 +175,13 @@ def dropped_loss(
     """
     candidates = [i for i in range(len(W)) if classify(W[i]) == DIGONS]
     out = np.full(len(grid.axes["ratio"]), np.nan)
+    if not candidates:
+        return out
     for r_index in range(len(out)):
         p = feature_prob[grid.index(ratio=r_index, start=0)]
-        x = common_sample(p, cfg.eval_samples, cfg.seed + 1000 + r_index)
-        for i in candidates:
-            Wd, bd = W[i].copy(), b[i].copy()
-            Wd[:, 0], bd[0] = 0.0, p[0] / 2
-            out[r_index] = np.fmin(out[r_index], mc_loss(Wd, bd, x))
+        Wd, bd = W[candidates].copy(), b[candidates].copy()
+        Wd[:, :, 0], bd[:, 0] = 0.0, p[0] / 2
+        out[r_index] = losses_on_sample(Wd, bd, p, cfg.eval_samples, cfg.seed + 1000 + r_index).min()
     return out
 
 

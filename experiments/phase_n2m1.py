@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from superpose.experiment import Experiment, main
-from superpose.phase_diagram import QUICK, PhaseConfig, analyze, plot, train
+from superpose.lab import Experiment, main
+from superpose.experiments.phase_diagram import QUICK, PhaseConfig, analyze, plot, train
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from superpose.cli import load_experiment
-from superpose.experiment import add_run_arguments, guarded, install_interrupt_handler, run_experiment
-from superpose.runtime import use_every_cpu_core
+from superpose.lab import registry
+from superpose.lab.runner import add_run_arguments, guarded, install_interrupt_handler, run_experiment
+from superpose.lab.runtime import prepare_entry_point
 
-HERE = Path(__file__).resolve().parent
 # Paper order; scripts that are not (yet) present are skipped.
 ORDER = (
     "intro",
@@ -37,10 +35,11 @@ def main(argv=None) -> int:
     add_run_arguments(parser)
     parser.add_argument("--only", default="", help="comma-separated experiment names (default: all)")
     args = parser.parse_args(argv)
-    use_every_cpu_core()  # before JAX starts: one device per core
+    prepare_entry_point()  # before JAX starts: one device per core
     install_interrupt_handler()
     names = [n for n in (args.only.split(",") if args.only else ORDER) if n]
-    unknown = [n for n in names if not (HERE / f"{n}.py").exists()]
+    known = registry.available()
+    unknown = [n for n in names if n not in known]
     if args.only and unknown:
         print(f"error: unknown experiment(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
@@ -51,7 +50,7 @@ def main(argv=None) -> int:
             continue
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
-        exp = load_experiment(name)
+        exp = registry.load_experiment(name)
         code = guarded(lambda exp=exp: run_experiment(exp, args))
         if code == 130:  # Ctrl-C: guarded() printed how to resume this run; do not start the next one
             return 130

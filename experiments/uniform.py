@@ -19,9 +19,9 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.config import TrainConfig, make_hyper
+from superpose.config import TrainConfig, make_hyper, per_instance
 from superpose.data import Independent
-from superpose.experiment import Experiment, main
+from superpose.lab import Experiment, main
 from superpose.models import ReluOutput
 from superpose.plots import uniform as uniform_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -85,9 +85,9 @@ def train(cfg: Config, ctx) -> dict:
         dens = densities(n_dens, cfg.density_min)
         grid = Grid(density=dens, seed=np.arange(cfg.n_seeds))
         coords = grid.coords
-        hyper = make_hyper(grid.size, n, feature_prob=coords["density"], importance=1.0, lr=cfg.lr)
+        hyper = make_hyper(grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr)
         train_cfg = TrainConfig(
-            n, m, batch_size=cfg.batch_size, n_steps=cfg.n_steps, chunk_steps=min(cfg.n_steps, 1000)
+            n, m, batch_size=cfg.batch_size, n_steps=cfg.n_steps
         )
         sweep = Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed)
         result = ctx.sweep(key, sweep)

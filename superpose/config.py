@@ -1,8 +1,9 @@
 """Static configuration and per-instance hyperparameters.
 
 Owns: the frozen dataclass `TrainConfig` (shapes, step counts, schedule: everything that changes the
-compiled program) and the NamedTuple `Hyper` (per-instance arrays: traced, so a whole grid compiles once).
-Does not: run anything.
+compiled program), the NamedTuple `Hyper` (per-instance arrays: traced, so a whole grid compiles once) and
+`make_hyper`, which builds it from values that say whether they are per instance or per feature; and
+`ConfigError`, the error every rejected value raises where it enters. Does not: run anything.
 
 One canonical sparsity parameter lives in here: `feature_prob` p = 1 - S. Convert at the edges.
 """
@@ -17,9 +18,41 @@ import numpy as np
 SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
 
 
+class ConfigError(ValueError):
+    """A value the library rejects where it enters (a config field, a hyperparameter, a grid, a sweep).
+    The message is one line for the user; the `superpose` command prints it and exits with code 2."""
+
+
+def _positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+MAX_STEPS = 2**31 - 1  # steps are int32 on the device
+CHUNK_TARGET = 1_000  # steps per compiled chunk when derived: progress and checkpoints come that often
+LOG_TARGET = 100  # steps per loss-log window when derived
+
+
+def _largest_divisor(n: int, step: int, at_most: int) -> int:
+    """The largest multiple of `step` that divides n and is <= at_most (at least `step`, which divides n)."""
+    best = step
+    for k in range(1, n // step + 1):
+        if k * step > at_most:
+            break
+        if n % (k * step) == 0:
+            best = k * step
+    return best
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Everything static about a training run. Changing any field recompiles; that is the point."""
+    """Everything static about a training run. Changing any field recompiles; that is the point.
+
+    Chunking is derived from what you ask for: the loss-log window (`log_every`, default: the largest
+    divisor of n_steps up to 100) and the steps per compiled call (`chunk_steps`, default: the largest
+    multiple of the window dividing n_steps, up to 1000). Set either to choose it yourself; read the values
+    in use from `steps_per_log` and `steps_per_chunk`.
+    """
 
     n_features: int
     n_hidden: int
@@ -27,45 +60,70 @@ class TrainConfig:
     n_steps: int = 10_000  # the notebook's step count
     schedule: str = "constant"  # the notebook trains at a constant rate
     warmup_steps: int = 0  # only read by "warmup_cosine"
-    log_every: int = 100  # loss is averaged over each window of this many steps
-    chunk_steps: int = 1_000  # steps per compiled call; progress and checkpoints happen between chunks
-    snapshot_steps: tuple[int, ...] = ()  # weights are kept at these steps (multiples of log_every)
+    log_every: int | None = None  # loss is averaged over windows of this many steps (None: derived)
+    chunk_steps: int | None = None  # steps per compiled call (None: derived); progress/checkpoints between
+    snapshot_steps: tuple[int, ...] = ()  # weights are kept at these steps (multiples of steps_per_log)
     eval_batches: int = 8  # final loss is measured on eval_batches * batch_size fresh samples
     rng: str = "hash"  # "hash": threefry-seeded counter hash (fast); "threefry": jax.random.uniform
+    steps_per_log: int = dataclasses.field(init=False, repr=False, compare=False)
+    steps_per_chunk: int = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "log_every", "chunk_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "eval_batches"):
+            _positive_int(name, getattr(self, name))
+        if self.n_steps > MAX_STEPS:
+            raise ConfigError(f"n_steps must be below 2**31, got {self.n_steps}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+            raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.rng not in ("hash", "threefry"):
-            raise ValueError(f"rng must be 'hash' or 'threefry', got {self.rng!r}")
-        if not 0 <= self.warmup_steps <= self.n_steps:
-            raise ValueError(f"warmup_steps must be in [0, n_steps], got {self.warmup_steps!r}")
-        if self.chunk_steps % self.log_every:
-            raise ValueError(
-                f"chunk_steps ({self.chunk_steps}) must be a multiple of log_every ({self.log_every})"
+            raise ConfigError(f"rng must be 'hash' or 'threefry', got {self.rng!r}")
+        if isinstance(self.warmup_steps, bool) or not 0 <= self.warmup_steps <= self.n_steps:
+            raise ConfigError(f"warmup_steps must be in [0, n_steps], got {self.warmup_steps!r}")
+        log = self.log_every
+        if log is None:
+            log = _largest_divisor(self.n_steps, 1, LOG_TARGET)
+        else:
+            _positive_int("log_every", log)
+            if self.n_steps % log:
+                raise ConfigError(f"n_steps ({self.n_steps}) must be a multiple of log_every ({log})")
+        chunk = self.chunk_steps
+        if chunk is None:
+            chunk = _largest_divisor(self.n_steps, log, max(CHUNK_TARGET, self.n_steps // 1000))
+        else:
+            _positive_int("chunk_steps", chunk)
+            if chunk % log:
+                raise ConfigError(f"chunk_steps ({chunk}) must be a multiple of log_every ({log})")
+            if self.n_steps % chunk:
+                raise ConfigError(f"n_steps ({self.n_steps}) must be a multiple of chunk_steps ({chunk})")
+        if self.n_steps // chunk > 1000:
+            # Only a step count with no divisor near 1000 gets here (e.g. a prime): thousands of tiny chunks.
+            nearby = max(100, round(self.n_steps / 100) * 100)
+            raise ConfigError(
+                f"n_steps={self.n_steps} splits only into chunks of {chunk} steps; "
+                f"use a step count with a divisor near 1000, e.g. {nearby}"
             )
-        if self.n_steps % self.chunk_steps:
-            raise ValueError(
-                f"n_steps ({self.n_steps}) must be a multiple of chunk_steps ({self.chunk_steps})"
+        if self.rng == "hash" and self.n_features * self.batch_size >= 2**32:
+            # The hash's counter is a uint32 element index: past 2**32 values would repeat.
+            raise ConfigError(
+                f"n_features x batch_size = {self.n_features * self.batch_size:,} values per batch exceeds "
+                "the hash generator's 2**32 counter; use a smaller batch_size"
             )
+        object.__setattr__(self, "steps_per_log", int(log))
+        object.__setattr__(self, "steps_per_chunk", int(chunk))
         for s in self.snapshot_steps:
-            if s % self.log_every or not 0 < s <= self.n_steps:
-                raise ValueError(
-                    f"snapshot step {s} must be a multiple of log_every ({self.log_every}) in (0, n_steps]"
+            if isinstance(s, bool) or s % log or not 0 < s <= self.n_steps:
+                raise ConfigError(
+                    f"snapshot step {s} must be a multiple of the log window ({log}) in (0, n_steps]"
                 )
 
     @property
     def n_chunks(self) -> int:
-        return self.n_steps // self.chunk_steps
+        return self.n_steps // self.steps_per_chunk
 
     @property
     def log_steps(self) -> np.ndarray:
-        """[n_steps // log_every] the step at the end of each logged window."""
-        return np.arange(self.log_every, self.n_steps + 1, self.log_every)
+        """[n_steps // steps_per_log] the step at the end of each logged window."""
+        return np.arange(self.steps_per_log, self.n_steps + 1, self.steps_per_log)
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -74,16 +132,49 @@ class TrainConfig:
 class Hyper(NamedTuple):
     """Per-instance hyperparameters; inside the library each field is for ONE instance.
 
-    feature_prob: [n_features] p_i = 1 - S_i, probability that feature i is non-zero
+    feature_prob: [n_features] p_i = 1 - S_i, the probability that feature i is non-zero (its density),
+                  for every sampler (data.py)
     importance:   [n_features] I_i, weight of feature i in the loss
     lr:           [] peak learning rate
     weight_decay: [] AdamW decoupled weight decay
+    Batched over a sweep, each field gains a leading [n_instances] axis (make_hyper builds it).
     """
 
     feature_prob: np.ndarray
     importance: np.ndarray
     lr: np.ndarray
     weight_decay: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class PerInstance:
+    """[n_instances] values, one per instance (e.g. a grid's coordinates), the same for every feature."""
+
+    values: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class PerFeature:
+    """[n_features] values, one per feature, the same for every instance."""
+
+    values: np.ndarray
+
+
+def per_instance(values) -> PerInstance:
+    """Mark a 1-D value as one per instance: make_hyper(..., feature_prob=per_instance(coords["density"]))."""
+    return PerInstance(np.asarray(values))
+
+
+def per_feature(values) -> PerFeature:
+    """Mark a 1-D value as one per feature: make_hyper(..., importance=per_feature(0.9 ** np.arange(n)))."""
+    return PerFeature(np.asarray(values))
+
+
+def _as_float32(name: str, value) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be numeric, got {value!r}") from None
 
 
 def make_hyper(
@@ -95,54 +186,79 @@ def make_hyper(
     lr=1e-3,
     weight_decay=0.01,
 ) -> Hyper:
-    """Broadcast scalars, [n_features] or [n_instances] or [n_instances, n_features] values to a batched Hyper.
+    """The batched Hyper of a sweep: every field with a leading [n_instances] axis.
 
-    A 1-D value of length n_instances is taken per instance (when n_instances != n_features; if the two are
-    equal, pass a 2-D array to be unambiguous). Raises ValueError on values out of range.
+    feature_prob and importance take: a scalar (everywhere), per_instance(values [n_instances]),
+    per_feature(values [n_features]) or a 2-D [n_instances, n_features] array. A bare 1-D array is refused,
+    whatever its length: it could mean either, and when the two counts coincide a guess is silently wrong.
+    lr and weight_decay take a scalar or one value per instance ([n_instances] or per_instance(...)).
+    Raises ConfigError (one line) on a shape that does not fit or a value out of range.
     """
+    _positive_int("n_instances", n_instances)
+    _positive_int("n_features", n_features)
+    shape = (n_instances, n_features)
+    from superpose import memory  # config.py is imported by memory.py for ConfigError
 
-    def per_feature(name, value):
-        a = np.asarray(value, dtype=np.float32)
-        if a.ndim == 1 and a.shape[0] == n_instances and n_instances != n_features:
+    memory.require(
+        4 * 4 * n_instances * n_features,  # two [N, n] float32 fields, and their temporaries
+        memory.host_available(),
+        f"the hyperparameters of {n_instances:,} instances x {n_features:,} features",
+        "use fewer instances",
+    )
+
+    def per_cell(name, value):
+        if isinstance(value, PerInstance):
+            a = _as_float32(name, value.values)
+            if a.shape != (n_instances,):
+                raise ConfigError(f"per_instance {name} has shape {a.shape}, expected ({n_instances},)")
             a = a[:, None]
-        try:
-            a = np.broadcast_to(a, (n_instances, n_features))
-        except ValueError:
-            raise ValueError(
-                f"{name} of shape {np.shape(value)} does not fit {n_instances} instances x {n_features} features"
-            ) from None
-        return np.ascontiguousarray(a)
+        elif isinstance(value, PerFeature):
+            a = _as_float32(name, value.values)
+            if a.shape != (n_features,):
+                raise ConfigError(f"per_feature {name} has shape {a.shape}, expected ({n_features},)")
+            a = a[None, :]
+        else:
+            a = _as_float32(name, value)
+            if a.ndim == 1:
+                raise ConfigError(
+                    f"{name} of shape {a.shape} is ambiguous: wrap it as per_instance(values) "
+                    f"[{n_instances}] or per_feature(values) [{n_features}]"
+                )
+            if a.ndim not in (0, 2) or (a.ndim == 2 and a.shape != shape):
+                raise ConfigError(f"{name} of shape {a.shape} does not fit {n_instances} instances x {n_features} features")
+        return np.ascontiguousarray(np.broadcast_to(a, shape))
 
-    def per_instance(name, value):
-        a = np.asarray(value, dtype=np.float32)
-        try:
-            return np.ascontiguousarray(np.broadcast_to(a, (n_instances,)))
-        except ValueError:
-            raise ValueError(f"{name} of shape {a.shape} does not fit {n_instances} instances") from None
+    def one_per_instance(name, value):
+        if isinstance(value, PerFeature):
+            raise ConfigError(f"{name} is one value per instance, not per feature")
+        a = _as_float32(name, value.values if isinstance(value, PerInstance) else value)
+        if a.shape not in ((), (n_instances,)):
+            raise ConfigError(f"{name} of shape {a.shape} does not fit {n_instances} instances")
+        return np.ascontiguousarray(np.broadcast_to(a, (n_instances,)))
 
     hyper = Hyper(
-        feature_prob=per_feature("feature_prob", feature_prob),
-        importance=per_feature("importance", importance),
-        lr=per_instance("lr", lr),
-        weight_decay=per_instance("weight_decay", weight_decay),
+        feature_prob=per_cell("feature_prob", feature_prob),
+        importance=per_cell("importance", importance),
+        lr=one_per_instance("lr", lr),
+        weight_decay=one_per_instance("weight_decay", weight_decay),
     )
     validate_hyper(hyper)
     return hyper
 
 
 def validate_hyper(hyper: Hyper) -> None:
-    """Raise ValueError with a one-line message if any per-instance value is out of range."""
+    """Raise ConfigError with a one-line message if any per-instance value is out of range."""
     p = np.asarray(hyper.feature_prob)
     if not np.all(np.isfinite(p)) or np.any(p <= 0) or np.any(p > 1):
-        raise ValueError("feature_prob (density, 1 - sparsity) must lie in (0, 1]")
+        raise ConfigError("feature_prob (density, 1 - sparsity) must lie in (0, 1]")
     if not np.all(np.isfinite(hyper.importance)):
-        raise ValueError("importance must be finite (got NaN or inf)")
+        raise ConfigError("importance must be finite (got NaN or inf)")
     if np.any(np.asarray(hyper.importance) < 0):
-        raise ValueError("importance must be non-negative")
+        raise ConfigError("importance must be non-negative")
     if not np.all(np.isfinite(hyper.lr)) or np.any(np.asarray(hyper.lr) <= 0):
-        raise ValueError("learning rate must be positive and finite")
+        raise ConfigError("learning rate must be positive and finite")
     if not np.all(np.isfinite(hyper.weight_decay)) or np.any(np.asarray(hyper.weight_decay) < 0):
-        raise ValueError("weight_decay must be non-negative and finite")
+        raise ConfigError("weight_decay must be non-negative and finite")
 
 
 def geometric_importance(n_features: int, ratio: float) -> np.ndarray:

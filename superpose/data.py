@@ -1,8 +1,11 @@
 """Feature samplers (paper section 2): pure functions of (key, per-instance feature_prob).
 
 Owns: the uniform source (a fast counter hash or jax.random), magnitude laws, and the three sampler kinds:
-independent sparse features, correlated sets and anticorrelated sets. A sampler is a frozen dataclass
-with `sample(key, feature_prob, batch_size, rng) -> x [n_features, batch_size]`; write your own the same way.
+independent sparse features, correlated sets and anticorrelated sets. A sampler is a frozen dataclass with
+    sample(key, feature_prob [n], batch_size, rng) -> x [n_features, batch_size]
+where feature_prob[i] is feature i's density (the probability that x_i != 0) for every sampler, and
+optionally `check(feature_prob [instances, n])`, which Sweep calls on the host before training to reject
+values the sampler cannot honour (ConfigError). Write your own the same way.
 Batches are columns (one example per column), so models read h = W x as in the paper; on XLA:CPU this
 feature-major layout also runs the toy models about twice as fast as batch-major (benchmarks/).
 Does not: know about models or batching over instances.
@@ -19,6 +22,9 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from superpose.config import ConfigError
 
 # --- the uniform source -------------------------------------------------------------------------------
 
@@ -97,7 +103,7 @@ def _magnitude_fn(magnitude: str | Callable) -> Callable[[jax.Array], jax.Array]
     try:
         return MAGNITUDES[magnitude]
     except KeyError:
-        raise ValueError(f"unknown magnitude law {magnitude!r}; known: {sorted(MAGNITUDES)}") from None
+        raise ConfigError(f"unknown magnitude law {magnitude!r}; known: {sorted(MAGNITUDES)}") from None
 
 
 # --- samplers ------------------------------------------------------------------------------------------
@@ -110,7 +116,7 @@ class Independent:
     magnitude: str | Callable = "uniform"
 
     def sample(self, key, feature_prob, batch_size: int, rng: str = "hash") -> jax.Array:
-        """feature_prob [n] -> x [n, batch_size]."""
+        """feature_prob [n] (each feature's density) -> x [n, batch_size]."""
         p = feature_prob[:, None]
         u = uniform(key, (feature_prob.shape[-1], batch_size), rng)
         return jnp.where(u < p, _magnitude_fn(self.magnitude)(u / p), 0.0)
@@ -118,12 +124,23 @@ class Independent:
 
 @dataclasses.dataclass(frozen=True)
 class Correlated:
-    """Features come in consecutive sets of `set_size`; one draw decides whether a whole set is active,
-    and members of an active set are independent magnitudes. Set j is active with probability
-    feature_prob[j * set_size] (feature_prob should be constant within a set)."""
+    """Features come in consecutive sets of `set_size`; one draw decides whether a whole set is active (all
+    members non-zero together), and members of an active set are independent magnitudes. A member's density
+    is its set's probability of being active, so feature_prob must be equal within each set (`check`)."""
 
     set_size: int
     magnitude: str | Callable = "uniform"
+
+    def check(self, feature_prob: np.ndarray) -> None:
+        """feature_prob [instances, n]: ConfigError unless n is a multiple of set_size and densities are
+        equal within every set."""
+        n = feature_prob.shape[-1]
+        sets = np.asarray(feature_prob).reshape(-1, _n_sets(n, self.set_size), self.set_size)
+        if np.any(sets.max(-1) != sets.min(-1)):
+            raise ConfigError(
+                f"Correlated sets need one density per set (all {self.set_size} members of a set are active "
+                "together), but feature_prob differs within a set"
+            )
 
     def sample(self, key, feature_prob, batch_size: int, rng: str = "hash") -> jax.Array:
         n = feature_prob.shape[-1]
@@ -137,29 +154,42 @@ class Correlated:
 
 @dataclasses.dataclass(frozen=True)
 class Anticorrelated:
-    """Features come in consecutive sets of `set_size`; a set is all zero with probability 1 - p, else
-    exactly one uniformly chosen member is active (so each member has density p / set_size). Set j uses
-    p = feature_prob[j * set_size]. One uniform per set decides activity, member and magnitude."""
+    """Features come in consecutive sets of `set_size`; at most one member of a set is non-zero. Member i is
+    the active one with probability feature_prob[i], its own density (as for every sampler), so a set is
+    active with probability sum(feature_prob over the set), which must not exceed 1 (`check`). The paper's
+    set, zero with probability S and else one uniformly chosen member, is feature_prob = (1 - S) / set_size.
+    One uniform per set decides activity, member and magnitude: member i owns the interval
+    [c_(i-1), c_i) of cumulative densities, and (u - c_(i-1)) / p_i is again Uniform[0, 1)."""
 
     set_size: int
     magnitude: str | Callable = "uniform"
 
+    def check(self, feature_prob: np.ndarray) -> None:
+        """feature_prob [instances, n]: ConfigError unless n is a multiple of set_size and every set's
+        densities sum to at most 1."""
+        n = feature_prob.shape[-1]
+        totals = np.asarray(feature_prob, np.float64).reshape(-1, _n_sets(n, self.set_size), self.set_size)
+        worst = float(totals.sum(-1).max())
+        if worst > 1.0 + 1e-6:
+            raise ConfigError(
+                f"Anticorrelated: the densities of a set sum to {worst:.3g} > 1 (at most one member is "
+                f"active, so each member's density is at most 1/{self.set_size} when they are equal)"
+            )
+
     def sample(self, key, feature_prob, batch_size: int, rng: str = "hash") -> jax.Array:
         n = feature_prob.shape[-1]
         n_sets = _n_sets(n, self.set_size)
-        set_prob = feature_prob[:: self.set_size, None]
-        u = uniform(key, (n_sets, batch_size), rng)
-        scaled = (u / set_prob) * self.set_size  # in [0, set_size) when active
-        member = jnp.floor(scaled)
-        v = scaled - member  # Uniform[0, 1) given the member
-        member = jnp.where(u < set_prob, member, -1.0)  # -1 marks an inactive set
-        slot = jnp.arange(self.set_size, dtype=jnp.float32)[None, :, None]
-        hit = member[:, None, :] == slot  # [n_sets, set_size, batch]
-        x = jnp.where(hit, _magnitude_fn(self.magnitude)(v)[:, None, :], 0.0)
+        p = feature_prob.reshape(n_sets, self.set_size, 1)
+        upper = jnp.cumsum(p, axis=1)
+        lower = upper - p
+        u = uniform(key, (n_sets, batch_size), rng)[:, None, :]  # [n_sets, 1, batch]
+        hit = (u >= lower) & (u < upper)  # [n_sets, set_size, batch]: at most one member per set
+        v = jnp.clip((u - lower) / p, 0.0, 1.0 - 2.0**-24)  # Uniform[0, 1) on the member's interval
+        x = jnp.where(hit, _magnitude_fn(self.magnitude)(v), 0.0)
         return x.reshape(n, batch_size)
 
 
 def _n_sets(n: int, set_size: int) -> int:
     if set_size <= 0 or n % set_size:
-        raise ValueError(f"n_features ({n}) must be a positive multiple of set_size ({set_size})")
+        raise ConfigError(f"n_features ({n}) must be a positive multiple of set_size ({set_size})")
     return n // set_size

@@ -19,6 +19,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from superpose.config import ConfigError
+
 
 def xavier_normal(key: jax.Array, shape: tuple[int, int]) -> jax.Array:
     """Normal with std sqrt(2 / (fan_in + fan_out)) for ONE model (the notebook's 3-D version leaks the
@@ -107,7 +109,7 @@ def get_model(name: str):
     try:
         return MODELS[name]()
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}") from None
+        raise ConfigError(f"unknown model {name!r}; known: {sorted(MODELS)}") from None
 
 
 def weighted_mse(model, params, x, importance) -> jax.Array:

@@ -4,12 +4,13 @@ Owns: grids of hyperparameters flattened to one instance axis, vmap over instanc
 over devices (padding it to a multiple of the device count), the host loop over chunks with lagged
 reporting, and best-of-N selection. Does not: model maths (models.py) or one instance's training (train.py).
 
-The compiled functions are module-level and keyed on the static (model, sampler, config), so a second
-grid of the same shapes, or the next chunk, never recompiles.
+The compiled functions are module-level and keyed on the static train.Task (model, sampler, config), so a
+second grid of the same shapes, or the next chunk, never recompiles.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
@@ -18,8 +19,9 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from superpose import memory
 from superpose import train as train_lib
-from superpose.config import Hyper, TrainConfig, validate_hyper
+from superpose.config import ConfigError, Hyper, TrainConfig, validate_hyper
 
 # --- grids ---------------------------------------------------------------------------------------------
 
@@ -32,11 +34,19 @@ class Grid:
 
     def __init__(self, **axes: Sequence) -> None:
         if not axes:
-            raise ValueError("a grid needs at least one axis")
+            raise ConfigError("a grid needs at least one axis")
         object.__setattr__(self, "axes", {k: np.asarray(v) for k, v in axes.items()})
         for name, values in self.axes.items():
             if values.ndim != 1 or values.size == 0:
-                raise ValueError(f"grid axis {name!r} must be a non-empty 1-D sequence")
+                raise ConfigError(f"grid axis {name!r} must be a non-empty 1-D sequence")
+        # coords holds one value per instance and axis: refuse a grid whose coordinates alone will not fit.
+        size = int(np.prod([v.size for v in self.axes.values()], dtype=np.float64))
+        memory.require(
+            2 * size * sum(v.itemsize for v in self.axes.values()),
+            memory.host_available(),
+            f"a grid of {size:,} instances",
+            "use fewer or shorter axes",
+        )
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -69,7 +79,7 @@ def best_of(arrays: dict[str, np.ndarray], loss: np.ndarray, grid: Grid, axis: s
     """
     names = list(grid.axes)
     if axis not in names:
-        raise ValueError(f"grid has no axis {axis!r}; axes: {names}")
+        raise ConfigError(f"grid has no axis {axis!r}; axes: {names}")
     k = names.index(axis)
     flat_index = np.arange(grid.size).reshape(grid.shape)
     pick = np.argmin(grid.unflatten(loss), axis=k)
@@ -82,9 +92,13 @@ def best_of(arrays: dict[str, np.ndarray], loss: np.ndarray, grid: Grid, axis: s
 # --- the compiled, vmapped functions -------------------------------------------------------------------
 
 
-@functools.partial(jax.jit, static_argnames=("model", "cfg"))
-def _init(model, cfg, hyper, seeds, root_seed):
-    return jax.vmap(lambda h, s: train_lib.init_state(model, cfg, h, s, root_seed))(hyper, seeds)
+def _keys(root_seed, seed) -> train_lib.Keys:
+    return train_lib.instance_keys(root_seed, seed)
+
+
+@functools.partial(jax.jit, static_argnames=("task",))
+def _init(task, hyper, seeds, root_seed):
+    return jax.vmap(lambda h, s: train_lib.init_state(task, h, _keys(root_seed, s)))(hyper, seeds)
 
 
 def _grouped(fn, group_size: int | None, *args):
@@ -116,24 +130,22 @@ def _per_device(fn, mesh: Mesh | None, n_args: int):
     )
 
 
-@functools.partial(
-    jax.jit, static_argnames=("model", "sampler", "cfg", "mesh", "group_size"), donate_argnames=("state",)
-)
-def _chunk(model, sampler, cfg, hyper, seeds, root_seed, state, start_step, *, mesh=None, group_size=None):
+@functools.partial(jax.jit, static_argnames=("task", "mesh", "group_size"), donate_argnames=("state",))
+def _chunk(task, hyper, seeds, root_seed, state, start_step, *, mesh=None, group_size=None):
     def local(hyper, seeds, state, root_seed, start_step):
         def one(h, s, st):
-            return train_lib.train_chunk(model, sampler, cfg, h, s, root_seed, st, start_step)
+            return train_lib.train_chunk(task, h, _keys(root_seed, s), st, start_step)
 
         return _grouped(one, group_size, hyper, seeds, state)
 
     return _per_device(local, mesh, 3)(hyper, seeds, state, root_seed, start_step)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "sampler", "cfg", "mesh", "group_size"))
-def _evaluate(model, sampler, cfg, hyper, seeds, root_seed, params, *, mesh=None, group_size=None):
+@functools.partial(jax.jit, static_argnames=("task", "mesh", "group_size"))
+def _evaluate(task, hyper, seeds, root_seed, params, *, mesh=None, group_size=None):
     def local(hyper, seeds, params, root_seed, _):
         def one(h, s, p):
-            return train_lib.evaluate(model, sampler, cfg, h, s, root_seed, p)
+            return train_lib.evaluate(task, h, _keys(root_seed, s), p)
 
         return _grouped(one, group_size, hyper, seeds, params)
 
@@ -171,13 +183,49 @@ class SweepResult:
 ChunkCallback = Callable[[int, "train_lib.TrainState", np.ndarray], None]
 
 
+def pad_instances(tree, n_padded: int):
+    """Every leaf [n, ...] -> [n_padded, ...], repeating the last instance: valid values whose results are
+    dropped. The one padding of the instance axis (sweeps, checkpoints, per-instance extras of subclasses)."""
+
+    def pad(a):
+        a = np.asarray(a)
+        extra = n_padded - a.shape[0]
+        return np.concatenate([a, np.repeat(a[-1:], extra, axis=0)]) if extra > 0 else a
+
+    return jax.tree.map(pad, tree)
+
+
+def _check_seeds(seeds) -> np.ndarray:
+    """[N] uint32 instance seeds; ConfigError for non-integers or values outside [0, 2**32)."""
+    a = np.asarray(seeds).reshape(-1)
+    if a.size == 0:
+        raise ConfigError("a sweep needs at least one instance (seeds is empty)")
+    if a.dtype == bool or not np.issubdtype(a.dtype, np.integer):
+        raise ConfigError(f"seeds must be integers, got dtype {a.dtype}")
+    if a.min() < 0 or a.max() >= 2**32:
+        raise ConfigError(f"seeds must lie in [0, 2**32), got {a.min()}..{a.max()}")
+    return a.astype(np.uint32)
+
+
+def _nbytes(tree) -> int:
+    return sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(tree))
+
+
 class Sweep:
     """N independent instances of one model, trained together.
 
-    hyper: Hyper of [N, ...] arrays (see config.make_hyper); seeds: [N] ints, the instance identities.
-    devices: the devices to shard the instance axis over (default: all of jax.devices()).
+    hyper: Hyper of [N, ...] arrays (see config.make_hyper); seeds: [N] integers in [0, 2**32), the instance
+    identities (instance key = fold_in(key(root_seed), seed)).
+    devices: the devices to shard the instance axis over (default: all of jax.devices()); `on(devices)`
+    places a copy elsewhere.
     group_size: instances run together on one device (default: cache-sized groups on CPU, all at once
     elsewhere; see default_group_size). Results do not depend on it beyond float rounding.
+
+    Everything is checked here, before anything is allocated on a device: shapes, values, the sampler's own
+    `check` of the densities, and the memory the sweep will need (ConfigError, one line).
+
+    Subclasses may add state (a warm start, say): keep it as host arrays with a leading [N] axis and place
+    it with `put_instances` inside `init`, so it follows the sweep to any devices (`on`) and through resume.
     """
 
     def __init__(
@@ -191,21 +239,58 @@ class Sweep:
         devices: Sequence[jax.Device] | None = None,
         group_size: int | None = None,
     ) -> None:
+        self.task = train_lib.Task(model, sampler, cfg)
+        seeds = _check_seeds(seeds)
+        n = seeds.size
+        hyper = Hyper(*(np.asarray(a) for a in hyper))
+        expected = {"feature_prob": (n, cfg.n_features), "importance": (n, cfg.n_features), "lr": (n,), "weight_decay": (n,)}
+        for name, shape in expected.items():
+            if getattr(hyper, name).shape != shape:
+                raise ConfigError(
+                    f"hyper.{name} has shape {getattr(hyper, name).shape}, expected {shape} "
+                    f"({n} seeds, {cfg.n_features} features; build it with make_hyper)"
+                )
         validate_hyper(hyper)
-        seeds = np.asarray(seeds, dtype=np.int32).reshape(-1)
-        if hyper.feature_prob.shape != (seeds.size, cfg.n_features):
-            raise ValueError(
-                f"hyper.feature_prob has shape {hyper.feature_prob.shape}, expected ({seeds.size}, {cfg.n_features})"
-            )
-        self.model, self.sampler, self.cfg = model, sampler, cfg
-        self.n_instances = seeds.size
+        check = getattr(sampler, "check", None)
+        if check is not None:
+            check(hyper.feature_prob)
+        if isinstance(root_seed, bool) or not isinstance(root_seed, (int, np.integer)) or not 0 <= root_seed < 2**32:
+            raise ConfigError(f"root_seed must be an integer in [0, 2**32), got {root_seed!r}")
+        if group_size is not None and (
+            isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) or group_size <= 0
+        ):
+            raise ConfigError(f"group_size must be a positive integer, got {group_size!r}")
+        self.host_hyper, self.host_seeds = hyper, seeds
+        self.n_instances = n
         self.root_seed = np.uint32(root_seed)
+        self.requested_group_size = group_size
+        self._place(devices)
+
+    @property
+    def model(self):
+        return self.task.model
+
+    @property
+    def sampler(self):
+        return self.task.sampler
+
+    @property
+    def cfg(self) -> TrainConfig:
+        return self.task.config
+
+    @property
+    def devices(self) -> list:
+        return list(self.mesh.devices.flat)
+
+    def _place(self, devices) -> None:
+        """Pad the instance axis for `devices` (and groups), check memory, and put the inputs there."""
         devices = list(devices) if devices is not None else jax.devices()
+        if not devices:
+            raise ConfigError("a sweep needs at least one device")
         n_local = -(-self.n_instances // len(devices))
+        group_size = self.requested_group_size
         if group_size is None:
-            group_size = default_group_size(n_local, cfg, devices[0].platform)
-        if group_size is not None and group_size <= 0:
-            raise ValueError(f"group_size must be a positive integer, got {group_size!r}")
+            group_size = default_group_size(n_local, self.cfg, devices[0].platform)
         if group_size is not None and group_size < n_local:
             n_groups = -(-n_local // group_size)
             group_size = -(-n_local // n_groups)  # even groups: at most n_groups - 1 padded instances
@@ -214,52 +299,67 @@ class Sweep:
             group_size = None
         self.group_size = group_size
         self.n_padded = n_local * len(devices)
-        pad = self.n_padded - self.n_instances
-        # Padding repeats the last instance: valid values, results dropped.
-        hyper = Hyper(*(np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) for a in hyper))
-        seeds = np.concatenate([seeds, np.repeat(seeds[-1:], pad)])
+        self._check_memory(devices, n_local, group_size or n_local)
         self.mesh = Mesh(np.array(devices), ("instances",))
         self.sharding = NamedSharding(self.mesh, PartitionSpec("instances"))
-        self.hyper = jax.device_put(hyper, self.sharding)
-        self.seeds = jax.device_put(seeds, self.sharding)
+        self.hyper = self.put_instances(self.host_hyper)
+        self.seeds = self.put_instances(self.host_seeds)
+
+    def _check_memory(self, devices, n_local: int, n_concurrent: int) -> None:
+        """Refuse (ConfigError) a sweep whose state and working set will not fit, before allocating.
+
+        Per instance: the training state (params, Adam's two moments, snapshots) twice (the chunk's input
+        and output) plus its loss log; per concurrently stepped instance: about eight [n, batch] float32
+        arrays (batch, target, output, error and their gradients), measured as an upper bound of what XLA
+        keeps alive.
+        """
+        cfg = self.cfg
+        params = jax.eval_shape(lambda k: self.model.init(k, cfg.n_features, cfg.n_hidden), jax.random.key(0))
+        state = _nbytes(params) * (3 + len(cfg.snapshot_steps)) * 2 + 4 * (cfg.n_steps // cfg.steps_per_log)
+        work = 4 * cfg.batch_size * (8 * cfg.n_features + 4 * cfg.n_hidden)
+        per_device = n_local * state + n_concurrent * work
+        what = (
+            f"a sweep of {self.n_instances:,} instances (n={cfg.n_features}, m={cfg.n_hidden}, "
+            f"batch {cfg.batch_size:,}) on {len(devices)} {devices[0].platform} device(s)"
+        )
+        hint = "use fewer instances, a smaller batch_size or more devices"
+        if devices[0].platform == "cpu":  # CPU devices share the host's memory; checkpoints copy the state
+            memory.require(len(devices) * per_device + self.n_padded * state, memory.host_available(), what, hint)
+        else:
+            memory.require(per_device, memory.device_available(devices[0]), what, hint)
+
+    def on(self, devices: Sequence[jax.Device] | None) -> Sweep:
+        """A copy of this sweep, of the same class with every attribute kept, on `devices` (None: all)."""
+        placed = copy.copy(self)
+        placed._place(devices)
+        return placed
+
+    def put_instances(self, tree):
+        """Host arrays with a leading [n_instances] axis -> padded and sharded like the sweep's instances."""
+        return jax.device_put(pad_instances(tree, self.n_padded), self.sharding)
 
     def init(self) -> train_lib.TrainState:
+        """The initial state of every (padded) instance. Override to start from other weights (a warm start)."""
         # Pin every leaf to the instance sharding: left to XLA, leaves that do not depend on the inputs
         # (b = 0) come back replicated, and the next chunk would compile a second time for that layout.
-        return self.put(_init(self.model, self.cfg, self.hyper, self.seeds, self.root_seed))
+        return self.put(_init(self.task, self.hyper, self.seeds, self.root_seed))
 
     def run_chunk(self, state: train_lib.TrainState, chunk_index: int):
         """Advance every instance by one chunk (asynchronously). Returns (state, loss log [N_padded, windows])."""
-        start = np.int32(chunk_index * self.cfg.chunk_steps)
+        start = np.int32(chunk_index * self.cfg.steps_per_chunk)
         return _chunk(
-            self.model,
-            self.sampler,
-            self.cfg,
-            self.hyper,
-            self.seeds,
-            self.root_seed,
-            state,
-            start,
-            mesh=self.mesh,
-            group_size=self.group_size,
+            self.task, self.hyper, self.seeds, self.root_seed, state, start, mesh=self.mesh, group_size=self.group_size
         )
 
     def evaluate(self, params) -> np.ndarray:
+        """[N] loss of `params` (padded, on the devices) on cfg.eval_batches fresh batches per instance."""
         loss = _evaluate(
-            self.model,
-            self.sampler,
-            self.cfg,
-            self.hyper,
-            self.seeds,
-            self.root_seed,
-            params,
-            mesh=self.mesh,
-            group_size=self.group_size,
+            self.task, self.hyper, self.seeds, self.root_seed, params, mesh=self.mesh, group_size=self.group_size
         )
         return np.asarray(loss)[: self.n_instances]
 
     def put(self, state: train_lib.TrainState) -> train_lib.TrainState:
-        """Place a (padded, host) state on the devices, e.g. one loaded from a checkpoint."""
+        """Place a padded state (leading [n_padded] axis) on the devices."""
         return jax.device_put(state, self.sharding)
 
     def run(
@@ -269,7 +369,7 @@ class Sweep:
         loss_log: np.ndarray | None = None,
         on_chunk: ChunkCallback | None = None,
     ) -> SweepResult:
-        """Train from `state` (default: fresh init) at `start_chunk` to the end.
+        """Train from `state` (padded; default: `init()`) at `start_chunk` to the end.
 
         on_chunk(chunk_index, state, loss_so_far [N_padded, n_logs_so_far]) runs on the host after each
         chunk, before the next is dispatched (the state's buffers are donated to the next chunk); it may

@@ -1,7 +1,8 @@
 """One model instance's whole training run, compiled.
 
-Owns: keys, the optimizer (optax AdamW) and its schedules, the loss, one chunk of training as a nested
-`lax.scan` (outer: log windows, inner: steps), weight snapshots, and the final evaluation.
+Owns: the static `Task` (model, sampler, TrainConfig), keys, the optimizer (optax AdamW) and its schedules,
+one chunk of training as a nested `lax.scan` (outer: log windows, inner: steps), weight snapshots, and the
+final evaluation.
 Does not: batch over instances (sweep.py vmaps these functions) or loop in Python over steps.
 
 Keys (design.md): instance key = fold_in(root, seed); init / data / eval keys = fold_in(instance key, 0/1/2);
@@ -11,6 +12,7 @@ batches, and an instance's numbers never depend on which grid it sits in.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import jax
@@ -19,6 +21,20 @@ import optax
 
 from superpose.config import Hyper, TrainConfig
 from superpose.models import weighted_mse
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """What is static about a training run, in one hashable object: it keys the compiled program.
+
+    model:   init(key, n_features, n_hidden) -> params; apply(params, x [n, batch]); target(x) (models.py)
+    sampler: sample(key, feature_prob [n], batch_size, rng) -> x [n, batch] (data.py)
+    config:  the TrainConfig (shapes, steps, schedule)
+    """
+
+    model: Any
+    sampler: Any
+    config: TrainConfig
 
 
 class TrainState(NamedTuple):
@@ -30,6 +46,8 @@ class TrainState(NamedTuple):
 
 
 class Keys(NamedTuple):
+    """One instance's typed keys: init (weights), data (training batches), eval (the final loss)."""
+
     init: jax.Array
     data: jax.Array
     eval: jax.Array
@@ -58,24 +76,27 @@ def make_optimizer(cfg: TrainConfig, hyper: Hyper) -> optax.GradientTransformati
     return optax.adamw(learning_rate=lambda count: hyper.lr * shape(count), weight_decay=hyper.weight_decay)
 
 
-def init_state(model, cfg: TrainConfig, hyper: Hyper, seed, root_seed=0) -> TrainState:
-    params = model.init(instance_keys(root_seed, seed).init, cfg.n_features, cfg.n_hidden)
+def init_state(task: Task, hyper: Hyper, keys: Keys) -> TrainState:
+    cfg = task.config
+    params = task.model.init(keys.init, cfg.n_features, cfg.n_hidden)
     n_snap = len(cfg.snapshot_steps)
     snapshots = jax.tree.map(lambda p: jnp.zeros((n_snap, *p.shape), p.dtype), params)
     return TrainState(params, make_optimizer(cfg, hyper).init(params), snapshots)
 
 
 def train_chunk(
-    model, sampler, cfg: TrainConfig, hyper: Hyper, seed, root_seed, state: TrainState, start_step
+    task: Task, hyper: Hyper, keys: Keys, state: TrainState, start_step
 ) -> tuple[TrainState, jax.Array]:
-    """Run cfg.chunk_steps steps from `start_step` (traced, so every chunk reuses one compile).
+    """Run cfg.steps_per_chunk steps from `start_step` (traced, so every chunk reuses one compile).
 
-    Returns the new state and [chunk_steps // log_every] mean training loss of each log window.
+    Returns the new state and [steps_per_chunk // steps_per_log] mean training loss of each log window.
     """
-    data_key = instance_keys(root_seed, seed).data
+    model, sampler, cfg = task.model, task.sampler, task.config
+    data_key = keys.data
     opt = make_optimizer(cfg, hyper)
     loss_and_grad = jax.value_and_grad(lambda params, x: weighted_mse(model, params, x, hyper.importance))
     snapshot_steps = jnp.asarray(cfg.snapshot_steps, dtype=jnp.int32)
+    window_len = cfg.steps_per_log
 
     def step(carry, step_key_data):
         params, opt_state = carry
@@ -86,7 +107,7 @@ def train_chunk(
         return (optax.apply_updates(params, updates), opt_state), loss
 
     def window(state: TrainState, window_start):
-        steps = window_start + jnp.arange(cfg.log_every)
+        steps = window_start + jnp.arange(window_len)
         # The step keys, fold_in(data_key, step), derived for the whole window at once: the same keys as
         # one fold_in per step, but threefry then runs vectorised outside the step loop (measured: the
         # per-step fold_in was about a tenth of a small model's step on XLA:CPU).
@@ -95,7 +116,7 @@ def train_chunk(
         step_keys = jax.random.key_data(jax.vmap(lambda s: jax.random.fold_in(data_key, s))(steps))
         (params, opt_state), losses = jax.lax.scan(step, (state.params, state.opt_state), step_keys)
         # Keep a snapshot when the steps done so far equal a requested snapshot step.
-        done = window_start + cfg.log_every
+        done = window_start + window_len
         hit = snapshot_steps == done  # [n_snapshots]
         snapshots = jax.tree.map(
             lambda buf, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], buf),
@@ -104,28 +125,29 @@ def train_chunk(
         )
         return TrainState(params, opt_state, snapshots), jnp.mean(losses)
 
-    window_starts = start_step + cfg.log_every * jnp.arange(cfg.chunk_steps // cfg.log_every)
+    window_starts = start_step + window_len * jnp.arange(cfg.steps_per_chunk // window_len)
     return jax.lax.scan(window, state, window_starts)
 
 
-def evaluate(model, sampler, cfg: TrainConfig, hyper: Hyper, seed, root_seed, params) -> jax.Array:
+def evaluate(task: Task, hyper: Hyper, keys: Keys, params) -> jax.Array:
     """Loss on cfg.eval_batches fresh batches from the eval key: the number best-of-N selection uses."""
-    eval_key = instance_keys(root_seed, seed).eval
+    cfg = task.config
 
     def one(total, i):
-        x = sampler.sample(jax.random.fold_in(eval_key, i), hyper.feature_prob, cfg.batch_size, cfg.rng)
-        return total + weighted_mse(model, params, x, hyper.importance), None
+        x = task.sampler.sample(jax.random.fold_in(keys.eval, i), hyper.feature_prob, cfg.batch_size, cfg.rng)
+        return total + weighted_mse(task.model, params, x, hyper.importance), None
 
     total, _ = jax.lax.scan(one, jnp.float32(0.0), jnp.arange(cfg.eval_batches))
     return total / cfg.eval_batches
 
 
-def train(model, sampler, cfg: TrainConfig, hyper: Hyper, seed, root_seed=0) -> tuple[TrainState, jax.Array]:
+def train(task: Task, hyper: Hyper, keys: Keys) -> tuple[TrainState, jax.Array]:
     """One instance's whole run as a single pure function: init, then every chunk. Returns (state, loss log)."""
-    state = init_state(model, cfg, hyper, seed, root_seed)
+    cfg = task.config
+    state = init_state(task, hyper, keys)
 
     def chunk(state, start):
-        return train_chunk(model, sampler, cfg, hyper, seed, root_seed, state, start)
+        return train_chunk(task, hyper, keys, state, start)
 
-    state, logs = jax.lax.scan(chunk, state, cfg.chunk_steps * jnp.arange(cfg.n_chunks))
+    state, logs = jax.lax.scan(chunk, state, cfg.steps_per_chunk * jnp.arange(cfg.n_chunks))
     return state, logs.reshape(-1)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from superpose import cli, store
-from superpose.experiment import Context
-from superpose.progress import Progress
+from superpose.lab import cli, store
+from superpose.lab.experiment import Context
+from superpose.lab.progress import Progress
 from superpose.sweep import Sweep
 
 # The same shapes as test_validation's in-process runs, so a whole test session compiles intro once.
@@ -82,13 +82,13 @@ def test_every_command_has_help_with_an_example(capsys, command):
 
 def test_bad_input_in_a_real_process_is_one_line_and_exit_2():
     out = subprocess.run(
-        [sys.executable, "-m", "superpose.cli", "run", "intro", "--quick", "--set", "n_steps=abc"],
+        [sys.executable, "-m", "superpose.lab.cli", "run", "intro", "--quick", "--set", "n_steps=abc"],
         capture_output=True, text=True, timeout=120, env=clean_env(),
     )  # fmt: skip
     assert out.returncode == 2
     assert out.stderr.strip() == "error: --set n_steps='abc': expected an integer"
     out = subprocess.run(
-        [sys.executable, "-m", "superpose.cli", "show", "no-such-run"],
+        [sys.executable, "-m", "superpose.lab.cli", "show", "no-such-run"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from superpose.cli import load_experiment_module
+from superpose.lab.registry import load_experiment_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def test_warm_start_replaces_W_only_where_given():
 
 
 def test_quick_run_checks(tmp_path):
-    from superpose.experiment import main
+    from superpose.lab import main
 
     main(nu.EXPERIMENT, ["--quick", "--runs-dir", str(tmp_path), "--quiet"])
     (summary_path,) = tmp_path.glob("nonuniform/*/summary.json")

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from superpose import phase_diagram, theory
-from superpose.cli import load_experiment_module
-from superpose.experiment import main
+from superpose import theory
+from superpose.experiments import phase_diagram
+from superpose.lab.registry import load_experiment_module
+from superpose.lab.experiment import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

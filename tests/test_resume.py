@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from superpose import store
+from superpose.lab import store
 
 REPO = Path(__file__).resolve().parents[1]
 INTRO = REPO / "experiments" / "intro.py"
@@ -35,7 +35,7 @@ DRIVER = textwrap.dedent(
     """
     import io, os, runpy, sys, time
     import numpy as np
-    from superpose import store
+    from superpose.lab import store
 
     mode, marker, script, *args = sys.argv[1:]
     written = [0]
@@ -143,7 +143,7 @@ def start_paused(workspace: Path, mode: str, runs_dir: Path) -> tuple[subprocess
 
 def resume(workspace: Path, run: store.Run) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "superpose.cli", "resume", str(run.path), "--quiet"],
+        [sys.executable, "-m", "superpose.lab.cli", "resume", str(run.path), "--quiet"],
         env=subprocess_env(workspace / "cache"),
         capture_output=True,
         text=True,
@@ -201,7 +201,7 @@ def test_sigint_keeps_checkpoint_and_says_how_to_resume(workspace, baseline):
 
 
 def test_resume_of_a_complete_run_does_nothing(workspace, baseline, capsys):
-    from superpose import cli
+    from superpose.lab import cli
 
     run = only_run(workspace / "baseline")
     before = run.file("summary.json").read_bytes()

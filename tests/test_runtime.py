@@ -1,6 +1,6 @@
 """superpose.runtime: entry points ask for one CPU device per core, never overriding the user."""
 
-from superpose import runtime
+from superpose.lab import runtime
 
 
 def test_adds_one_device_per_core():

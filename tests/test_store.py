@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from superpose import store
-from superpose.store import Run, RunError
+from superpose.lab import store
+from superpose.lab.store import Run, RunError
 
 
 def make_run(root: Path, experiment: str = "intro", complete: bool = False, error=None) -> Run:
@@ -101,7 +101,7 @@ def test_bad_npz_names_the_file(tmp_path, damage):
 SLOW_WRITER = textwrap.dedent(
     """
     import sys, time
-    from superpose import store
+    from superpose.lab import store
     path, marker = sys.argv[1:]
 
     def write(f):
@@ -161,7 +161,7 @@ def test_runs_created_at_the_same_time_by_threads_never_collide(tmp_path):
 def test_runs_created_at_the_same_time_by_processes_never_collide(tmp_path):
     code = (
         "import sys, time\n"
-        "from superpose.store import Run\n"
+        "from superpose.lab.store import Run\n"
         "while time.time() < float(sys.argv[2]): pass\n"  # start together
         "for _ in range(30): print(Run.create('intro', sys.argv[1]).path)\n"
     )
@@ -200,7 +200,7 @@ def test_lock_is_exclusive_and_marks_the_run_running(tmp_path):
 def test_lock_of_a_killed_process_is_released(tmp_path):
     run = make_run(tmp_path)
     code = (
-        "import sys, time\nfrom superpose.store import Run\n"
+        "import sys, time\nfrom superpose.lab.store import Run\n"
         "with Run(sys.argv[1]).lock():\n    print('locked', flush=True)\n    time.sleep(600)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(run.path)], stdout=subprocess.PIPE, text=True)

@@ -17,16 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from superpose import cli, store
+from superpose.lab import cli, store
 from superpose.config import make_hyper
-from superpose.experiment import (
-    ConfigError,
-    Experiment,
-    apply_overrides,
-    config_from_dict,
-    main,
-    parse_value,
-)
+from superpose.config import ConfigError
+from superpose.lab import Experiment, main
+from superpose.lab.overrides import apply_overrides, config_from_dict, parse_value
 from superpose.sweep import Sweep
 
 

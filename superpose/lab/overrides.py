@@ -16,16 +16,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from superpose import store
+from superpose.config import ConfigError
+from superpose.lab import store
 
 MAX_STEPS = 2**31 - 1  # steps are int32 on the device
 
 
-class ConfigError(ValueError):
-    """Bad configuration input; the message is one line for the user."""
 
 
-def _one_line(e: BaseException) -> str:
+def one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or e.__class__.__name__
 
 
@@ -179,7 +178,7 @@ def apply_overrides(cfg, overrides: Sequence[str]):
     try:
         new = dataclasses.replace(cfg, **changes)
     except (ValueError, TypeError, ArithmeticError) as e:
-        raise ConfigError(f"invalid config: {_one_line(e)}") from None
+        raise ConfigError(f"invalid config: {one_line(e)}") from None
     validate_config(new)
     return new
 
@@ -204,7 +203,7 @@ def config_from_dict(config_cls, values: dict, source="config.json"):
         cfg = config_cls(**kwargs)
         validate_config(cfg)
     except (ValueError, TypeError) as e:
-        raise store.RunError(f"{source}: invalid config: {_one_line(e)}") from None
+        raise store.RunError(f"{source}: invalid config: {one_line(e)}") from None
     return cfg
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from superpose import theory
-from superpose.config import TrainConfig, make_hyper
+from superpose.config import TrainConfig, make_hyper, per_instance
 from superpose.data import Independent
 from superpose.models import ReluOutput
 from superpose.plots.phase import phase_figure
@@ -79,14 +79,13 @@ def train(cfg: PhaseConfig, ctx) -> dict:
     importance = np.ones((grid.size, cfg.n_features), np.float32)
     importance[:, -1] = coords["r"]  # the extra feature is the last one
     hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=coords["density"], importance=importance, lr=cfg.lr
+        grid.size, cfg.n_features, feature_prob=per_instance(coords["density"]), importance=importance, lr=cfg.lr
     )
     train_cfg = TrainConfig(
         cfg.n_features,
         cfg.n_hidden,
         batch_size=cfg.batch_size,
         n_steps=cfg.n_steps,
-        chunk_steps=min(cfg.n_steps, 500),
         eval_batches=cfg.eval_batches,
     )
     result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))

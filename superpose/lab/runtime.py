@@ -34,3 +34,23 @@ def use_every_cpu_core(environ=os.environ) -> bool:
         return False
     environ["XLA_FLAGS"] = f"{flags} {FLAG}={count}".strip()
     return True
+
+
+def use_file_backend(environ=os.environ) -> None:
+    """Figures are files: matplotlib's Agg backend unless the user chose one (MPLBACKEND). Entry points only;
+    the library never picks a backend, so figures show inline in Jupyter."""
+    if environ.get("MPLBACKEND"):
+        return
+    environ["MPLBACKEND"] = "Agg"
+    import sys
+
+    if "matplotlib" in sys.modules:  # an experiment script imported pyplot before its main() ran
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
+def prepare_entry_point() -> None:
+    """Everything an entry point sets before JAX starts: one device per CPU core and the file backend."""
+    use_every_cpu_core()
+    use_file_backend()

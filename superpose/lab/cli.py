@@ -10,21 +10,20 @@ interrupted (the last checkpoint is kept).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import superpose
-from superpose import experiment, runtime, store
-
-# Experiment scripts live beside the package (a source checkout, installed editable).
-EXPERIMENTS_DIR = Path(superpose.__file__).resolve().parents[1] / "experiments"
+from superpose.config import ConfigError
+from superpose.lab import experiment, overrides, registry, runner, runtime, store
+from superpose.lab.registry import load_experiment
 
 EXAMPLES = {
+    "experiments": """examples:
+  superpose experiments                    # names and one line each
+  superpose run intro --quick              # then run one""",
     "run": """examples:
   superpose run intro                      # full scale; figures also go to figures/
   superpose run intro --quick              # the small CI version, into runs/intro/<id>/
@@ -65,25 +64,32 @@ def _subparser(sub, name: str, help: str, description: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = experiment.ArgumentParser(
+    parser = runner.ArgumentParser(
         prog="superpose",
         description="Toy models of superposition: run experiments and inspect the run store (runs/).",
-        epilog="examples:\n  superpose run intro --quick\n  superpose list\n  superpose show latest\n"
+        epilog="examples:\n  superpose experiments\n  superpose run intro --quick\n  superpose list\n  superpose show latest\n"
         "  superpose plot latest\n  superpose resume latest\n\nEach command has --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=experiment.ArgumentParser
+        dest="command", required=True, metavar="COMMAND", parser_class=runner.ArgumentParser
+    )
+
+    _subparser(
+        sub,
+        "experiments",
+        "list the experiments, one line each",
+        "List the experiments `superpose run NAME` knows, with the first line of each one's description.",
     )
 
     p = _subparser(
         sub,
         "run",
         "run an experiment by name",
-        "Run experiments/NAME.py into a new run directory (the same as `python experiments/NAME.py`).",
+        "Run experiment NAME into a new run directory under --runs-dir (the same as `python experiments/NAME.py` in a checkout). `superpose experiments` lists the names.",
     )
     p.add_argument("name", metavar="NAME", help="experiment name, e.g. intro")
-    experiment.add_run_arguments(p)
+    runner.add_run_arguments(p)
 
     runs_dir = {"type": Path, "default": store.DEFAULT_ROOT, "help": "run store root (default: runs)"}
     p = _subparser(
@@ -132,46 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --- experiments by name, resuming and replotting runs ---
-
-
-def load_experiment_module(name: str, script: str | None = None):
-    """The module experiments/NAME.py (or `script`, where a run recorded one outside it), loaded once."""
-    path = EXPERIMENTS_DIR / f"{name}.py"
-    if not store.NAME.match(name) or not path.is_file():
-        if script and Path(script).is_file() and Path(script).stem == name:
-            path = Path(script)
-        else:
-            known = ", ".join(available_experiments()) or "none"
-            raise experiment.ConfigError(f"unknown experiment {name!r} (available: {known})")
-    module_name = f"experiments.{name}"
-    module = sys.modules.get(module_name)
-    if module is None or Path(getattr(module, "__file__", "")).resolve() != path.resolve():
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module  # dataclasses resolve annotations through sys.modules
-        spec.loader.exec_module(module)
-    return module
-
-
-def load_experiment(name: str, script: str | None = None) -> experiment.Experiment:
-    """The EXPERIMENT of experiments/NAME.py (or of `script`, where a run recorded one outside it)."""
-    module = load_experiment_module(name, script)
-    exp = getattr(module, "EXPERIMENT", None)
-    if not isinstance(exp, experiment.Experiment):
-        raise experiment.ConfigError(
-            f"{module.__file__} is not an experiment script (it defines no EXPERIMENT)"
-        )
-    return exp
-
-
-def available_experiments() -> list[str]:
-    """Names of the scripts in experiments/ that define an EXPERIMENT (by a text search: nothing runs)."""
-    return sorted(
-        p.stem
-        for p in EXPERIMENTS_DIR.glob("*.py")
-        if store.NAME.match(p.stem) and "EXPERIMENT = " in p.read_text(errors="replace")
-    )
+# --- resuming and replotting runs ---
 
 
 def resume_run(run: store.Run, quiet: bool = False) -> int:
@@ -181,10 +148,10 @@ def resume_run(run: store.Run, quiet: bool = False) -> int:
         print(f"run {run.path} is already complete; nothing to resume")
         return 0
     exp = load_experiment(config["experiment"], config.get("script"))
-    cfg = experiment.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
-    devices = experiment.resolve_devices(config.get("devices"))
+    cfg = overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
+    devices = runner.resolve_devices(config.get("devices"))
     print(f"resuming {run.path}", flush=True)
-    return experiment.execute_and_report(
+    return runner.execute_and_report(
         exp,
         cfg,
         run,
@@ -199,7 +166,7 @@ def plot_run(run: store.Run, out_dir=None) -> list[Path]:
     """Rebuild a run's figures from its config.json and results.npz alone (no training)."""
     config = run.config()
     exp = load_experiment(config["experiment"], config.get("script"))
-    cfg = experiment.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
+    cfg = overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
     arrays = run.results()
     try:
         return [Path(p) for p in exp.plot(cfg, arrays, Path(out_dir or run.path))]
@@ -212,12 +179,12 @@ def plot_run(run: store.Run, out_dir=None) -> list[Path]:
 
 def cmd_run(args) -> int:
     exp = load_experiment(args.name)
-    return experiment.run_experiment(exp, args)
+    return runner.run_experiment(exp, args)
 
 
 def cmd_list(args) -> int:
     if args.name is not None and not store.NAME.match(args.name):
-        raise experiment.ConfigError(f"bad experiment name {args.name!r}")
+        raise ConfigError(f"bad experiment name {args.name!r}")
     runs = store.list_runs(args.runs_dir, args.name)
     if not runs:
         where = f"{args.runs_dir}/{args.name}/" if args.name else f"{args.runs_dir}/"
@@ -340,17 +307,27 @@ def cmd_resume(args) -> int:
     return resume_run(run, quiet=args.quiet)
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot, "resume": cmd_resume}
+def cmd_experiments(args) -> int:
+    found = registry.available()
+    if not found:
+        print("no experiments found (is the package installed with its experiments?)")
+        return 0
+    width = max(map(len, found))
+    for name, line in found.items():
+        print(f"{name.ljust(width)}  {line}")
+    return 0
+
+
+COMMANDS = {"experiments": cmd_experiments, "run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot, "resume": cmd_resume}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `superpose` console script."""
-    os.environ.setdefault("MPLBACKEND", "Agg")  # figures are files; never open a window
-    runtime.use_every_cpu_core()  # before JAX starts: one device per core, instances sharded over them
+    runtime.prepare_entry_point()  # before JAX starts: one device per core, instances sharded over them
     args = build_parser().parse_args(argv)
-    experiment.install_interrupt_handler()
+    runner.install_interrupt_handler()
     try:
-        return experiment.guarded(lambda: COMMANDS[args.command](args))
+        return runner.guarded(lambda: COMMANDS[args.command](args))
     except BrokenPipeError:  # `superpose list | head`
         sys.stderr.close()
         return 0
