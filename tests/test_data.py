@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from superpose.config import ConfigError
 from superpose import data, testing
 
 N_FEATURES = 8
@@ -103,19 +104,51 @@ def test_correlated_sets_are_all_or_none(rng, p, seed):
 
 
 @pytest.mark.parametrize("rng", RNGS)
-@given(p=st.floats(0.02, 1.0), seed=st.integers(0, 2**31 - 1))
+@given(p=st.floats(0.005, 0.25), seed=st.integers(0, 2**31 - 1))
 def test_anticorrelated_sets_have_at_most_one_active(rng, p, seed):
+    """feature_prob is each member's own density (as for every sampler); a set of 4 is active w.p. 4p."""
     set_size = 4
     x = sample(data.Anticorrelated(set_size, shifted), seed, np.full(N_FEATURES, p), rng)
     active = (x != 0).reshape(N_FEATURES // set_size, set_size, BATCH)
     assert np.all(active.sum(axis=1) <= 1)
-    for member_count in active.sum(axis=2).reshape(-1):  # every member has density p / set_size
-        assert within_binomial_band(int(member_count), BATCH, p / set_size), (member_count / BATCH, p)
+    for member_count in active.sum(axis=2).reshape(-1):
+        assert within_binomial_band(int(member_count), BATCH, p), (member_count / BATCH, p)
+
+
+@pytest.mark.parametrize("rng", RNGS)
+@given(
+    probs=st.lists(st.floats(0.01, 0.3), min_size=N_FEATURES, max_size=N_FEATURES),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_anticorrelated_members_keep_unequal_densities(rng, probs, seed):
+    """Members of one set may have different densities: each is non-zero with its own probability."""
+    p = np.asarray(probs, np.float32)
+    set_size = 2  # pairs: any two densities <= 0.3 sum to at most 1
+    x = sample(data.Anticorrelated(set_size), seed, p, rng)
+    active = x != 0
+    assert np.all(active.reshape(N_FEATURES // set_size, set_size, BATCH).sum(axis=1) <= 1)
+    for i in range(N_FEATURES):
+        assert within_binomial_band(int(active[i].sum()), BATCH, float(p[i])), (i, active[i].mean(), p[i])
+
+
+def test_set_samplers_check_densities():
+    """What a set sampler cannot honour is refused before training, in one line (ConfigError)."""
+    fine = np.full((3, 8), 0.25, np.float32)
+    data.Correlated(4).check(fine)
+    data.Anticorrelated(4).check(fine)  # 4 x 0.25 = 1: every example has exactly one member active
+    unequal = fine.copy()
+    unequal[1, 5] = 0.3  # instance 1, set 1
+    with pytest.raises(ConfigError, match="differs within a set"):
+        data.Correlated(4).check(unequal)
+    with pytest.raises(ConfigError, match=r"sum to 1.05 > 1"):
+        data.Anticorrelated(4).check(unequal)
+    with pytest.raises(ConfigError, match="multiple of set_size"):
+        data.Anticorrelated(3).check(fine)
 
 
 @pytest.mark.parametrize("rng", RNGS)
 def test_anticorrelated_magnitudes_are_uniform(rng):
-    x = sample(data.Anticorrelated(2), 2, np.full(N_FEATURES, 0.5), rng)
+    x = sample(data.Anticorrelated(2), 2, np.full(N_FEATURES, 0.25), rng)
     active = x[x != 0]
     assert active.min() >= 0 and active.max() <= 1
     assert ks_uniform(active) < ks_critical(active.size)

@@ -13,7 +13,7 @@ import pytest
 from superpose import theory
 from superpose.experiments import phase_diagram
 from superpose.lab.registry import load_experiment_module
-from superpose.lab.experiment import main
+from superpose.lab import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from superpose import testing
-from superpose.lab.experiment import main
+from superpose.lab import main
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("experiments.uniform", ROOT / "experiments" / "uniform.py")

@@ -53,13 +53,17 @@ hyper_values = st.fixed_dictionaries(
 def test_sharded_equals_unsharded(values, n_devices):
     """Instance i's weights, loss log and final loss do not depend on how many devices share the grid."""
     hyper = config.make_hyper(
-        N, N_FEATURES, feature_prob=values["feature_prob"], importance=values["importance"], lr=values["lr"]
+        N,
+        N_FEATURES,
+        feature_prob=config.per_instance(values["feature_prob"]),
+        importance=values["importance"],
+        lr=values["lr"],
     )
     seeds = values["seed0"] + np.arange(N)
     sharded = run(hyper, seeds, jax.devices()[:n_devices])
     single = run(hyper, seeds, jax.devices()[:1])
     assert sharded.params["W"].shape == (N, N_HIDDEN, N_FEATURES)  # padding dropped
-    assert sharded.loss.shape == (N, CFG.n_steps // CFG.log_every)
+    assert sharded.loss.shape == (N, CFG.n_steps // CFG.steps_per_log)
     assert_same_results(sharded, single)
 
 
@@ -77,7 +81,7 @@ def test_instances_are_spread_over_every_device():
 
 def test_padding_does_not_change_real_instances():
     """Padding copies the last instance; the real instances match a grid that needs no padding."""
-    hyper = config.make_hyper(8, N_FEATURES, feature_prob=np.linspace(0.1, 1.0, 8))
+    hyper = config.make_hyper(8, N_FEATURES, feature_prob=config.per_instance(np.linspace(0.1, 1.0, 8)))
     seeds = np.arange(8)
     full = run(hyper, seeds, jax.devices())  # 8 on 4 devices: no padding
     part = run(config.Hyper(*(a[:N] for a in hyper)), seeds[:N], jax.devices())  # 5 padded to 8
@@ -90,7 +94,7 @@ def test_padding_does_not_change_real_instances():
 def test_grouped_instances_equal_one_vmap(group_size, devices):
     """Running instances in cache-sized groups (lax.map over groups of a vmap) changes the schedule, not
     the numbers; the group count need not divide the instances (the axis is padded)."""
-    hyper = config.make_hyper(N, N_FEATURES, feature_prob=np.linspace(0.1, 1.0, N), lr=3e-3)
+    hyper = config.make_hyper(N, N_FEATURES, feature_prob=config.per_instance(np.linspace(0.1, 1.0, N)), lr=3e-3)
     seeds = np.arange(N)
     plain = sweep.Sweep(MODEL, SAMPLER, CFG, hyper, seeds, devices=jax.devices()[:1], group_size=N)
     grouped = sweep.Sweep(

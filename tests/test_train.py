@@ -42,7 +42,11 @@ def make_hyper(n_instances: int = N, shift: float = 0.0) -> config.Hyper:
     lr = np.linspace(1e-2, 3e-2, n_instances) + shift * 1e-3
     importance = np.stack([config.geometric_importance(5, r) for r in np.linspace(0.7, 0.95, n_instances)])
     return config.make_hyper(
-        n_instances, 5, feature_prob=feature_prob, importance=importance - shift * 0.01, lr=lr
+        n_instances,
+        5,
+        feature_prob=config.per_instance(feature_prob),
+        importance=importance - shift * 0.01,
+        lr=lr,
     )
 
 
@@ -50,20 +54,23 @@ def instance(hyper: config.Hyper, i: int) -> config.Hyper:
     return config.Hyper(*(a[i] for a in hyper))
 
 
+TASK = train_lib.Task(MODEL, SAMPLER, CFG)
+
+
 # Single-instance reference runs, jitted but not vmapped.
-@functools.partial(jax.jit, static_argnames=("model", "sampler", "cfg"))
-def one_shot(model, sampler, cfg, hyper, seed, root_seed):
-    return train_lib.train(model, sampler, cfg, hyper, seed, root_seed)
+@functools.partial(jax.jit, static_argnames=("task",))
+def one_shot(task, hyper, seed, root_seed):
+    return train_lib.train(task, hyper, train_lib.instance_keys(root_seed, seed))
 
 
-@functools.partial(jax.jit, static_argnames=("model", "cfg"))
-def init_one(model, cfg, hyper, seed, root_seed):
-    return train_lib.init_state(model, cfg, hyper, seed, root_seed)
+@functools.partial(jax.jit, static_argnames=("task",))
+def init_one(task, hyper, seed, root_seed):
+    return train_lib.init_state(task, hyper, train_lib.instance_keys(root_seed, seed))
 
 
-@functools.partial(jax.jit, static_argnames=("model", "sampler", "cfg"))
-def chunk_one(model, sampler, cfg, hyper, seed, root_seed, state, start_step):
-    return train_lib.train_chunk(model, sampler, cfg, hyper, seed, root_seed, state, start_step)
+@functools.partial(jax.jit, static_argnames=("task",))
+def chunk_one(task, hyper, seed, root_seed, state, start_step):
+    return train_lib.train_chunk(task, hyper, train_lib.instance_keys(root_seed, seed), state, start_step)
 
 
 def assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
@@ -87,7 +94,7 @@ def base():
 
 def test_loss_falls(base):
     _, result, _ = base
-    assert result.loss.shape == (N, CFG.n_steps // CFG.log_every)
+    assert result.loss.shape == (N, CFG.n_steps // CFG.steps_per_log)
     assert np.all(np.isfinite(result.loss)) and np.all(np.isfinite(result.final_loss))
     assert np.all(result.loss[:, -1] < 0.8 * result.loss[:, 0])
     np.testing.assert_array_equal(result.log_steps, CFG.log_steps)
@@ -109,9 +116,9 @@ def test_linear_model_learns_top_features_by_importance():
     """Paper section 2: a linear model represents exactly the m most important features (here at two
     densities, two seeds each), whatever the sparsity."""
     importance = config.geometric_importance(6, 0.5)  # a clear gap between feature m-1 and feature m
-    feature_prob = np.array([1.0, 1.0, 0.3, 0.3])
+    feature_prob = config.per_instance([1.0, 1.0, 0.3, 0.3])
     hyper = config.make_hyper(
-        4, 6, feature_prob=feature_prob, importance=importance, lr=0.05, weight_decay=0.0
+        4, 6, feature_prob=feature_prob, importance=config.per_feature(importance), lr=0.05, weight_decay=0.0
     )
     result = sweep.run_grid(models.Linear(), SAMPLER, LINEAR_CFG, hyper, seeds=np.arange(4))
     norms = np.stack([metrics.feature_norms(W) for W in result.params["W"]])  # [4, 6]
@@ -128,13 +135,13 @@ def single_runs(base):
     hyper, _, _ = base
     i, root = 3, np.uint32(0)
     h, seed = instance(hyper, i), np.int32(SEEDS[i])
-    state = init_one(MODEL, CFG, h, seed, root)
+    state = init_one(TASK, h, seed, root)
     chunked_logs = []
     for c in range(CFG.n_chunks):
-        state, log = chunk_one(MODEL, SAMPLER, CFG, h, seed, root, state, np.int32(c * CFG.chunk_steps))
+        state, log = chunk_one(TASK, h, seed, root, state, np.int32(c * CFG.steps_per_chunk))
         chunked_logs.append(log)
     chunked = (state, np.concatenate(chunked_logs))
-    return i, chunked, one_shot(MODEL, SAMPLER, CFG, h, seed, root)
+    return i, chunked, one_shot(TASK, h, seed, root)
 
 
 def test_chunked_equals_one_shot(single_runs):
@@ -188,7 +195,7 @@ def test_snapshots_are_the_params_at_those_steps(base):
     _, result, after_chunk = base
     np.testing.assert_array_equal(result.snapshot_steps, CFG.snapshot_steps)
     for k, step in enumerate(CFG.snapshot_steps):
-        chunk = step // CFG.chunk_steps - 1
+        chunk = step // CFG.steps_per_chunk - 1
         for name, value in result.snapshots.items():
             np.testing.assert_array_equal(value[:, k], after_chunk[chunk][name][:N])
     for name in result.params:  # the snapshot at the final step is the final params
@@ -273,10 +280,10 @@ def test_chunk_does_no_host_transfer(base):
     state, _ = s.run_chunk(s.init(), 0)
     replicated = NamedSharding(s.sharding.mesh, PartitionSpec())
     root_seed = jax.device_put(s.root_seed, replicated)
-    start = jax.device_put(np.int32(CFG.chunk_steps), replicated)
+    start = jax.device_put(np.int32(CFG.steps_per_chunk), replicated)
     jax.block_until_ready((state, root_seed, start))
     with jax.transfer_guard("disallow"):
-        state, log = sweep._chunk(MODEL, SAMPLER, CFG, s.hyper, s.seeds, root_seed, state, start)
+        state, log = sweep._chunk(s.task, s.hyper, s.seeds, root_seed, state, start)
         jax.block_until_ready((state, log))
 
 
