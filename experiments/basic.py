@@ -17,7 +17,14 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.config import TrainConfig, geometric_importance, make_hyper, per_feature, per_instance, sparsity_to_prob
+from superpose.config import (
+    TrainConfig,
+    geometric_importance,
+    make_hyper,
+    per_feature,
+    per_instance,
+    sparsity_to_prob,
+)
 from superpose.data import Independent
 from superpose.lab import Experiment, main
 from superpose.models import Linear, ReluOutput
@@ -110,7 +117,11 @@ def train(cfg: Config, ctx) -> dict:
         coords = grid.coords
         importance = geometric_importance(case.n_features, case.importance_ratio)
         hyper = make_hyper(
-            grid.size, case.n_features, feature_prob=per_instance(coords["density"]), importance=per_feature(importance), lr=case.lr
+            grid.size,
+            case.n_features,
+            feature_prob=per_instance(coords["density"]),
+            importance=per_feature(importance),
+            lr=case.lr,
         )
         train_cfg = TrainConfig(
             case.n_features,

@@ -87,7 +87,9 @@ def train(cfg: Config, ctx) -> dict:
         big = name == "corr20"
         grid = Grid(density=densities(cfg, name), seed=np.arange(cfg.n_seeds_big if big else cfg.n_seeds))
         coords = grid.coords
-        hyper = make_hyper(grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr)
+        hyper = make_hyper(
+            grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr
+        )
         train_cfg = TrainConfig(
             n,
             m,
@@ -260,9 +262,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     fig, axes = plt.subplots(3, len(dens), figsize=(1.25 * len(dens), 4.3), squeeze=False)
     for r, name in enumerate(SMALL):
         for j, d in enumerate(arrays[f"{name}_best_density"]):
-            geo_plots.features_2d_sets(
-                axes[r, j], arrays[f"{name}_best_W"][j], 2, title=f"{d:.2g}"
-            )
+            geo_plots.features_2d_sets(axes[r, j], arrays[f"{name}_best_W"][j], 2, title=f"{d:.2g}")
         axes[r, 0].set_ylabel(titles[name], fontsize=7)
     fig.suptitle(
         f"E7, m=2: one colour per set (solid/dashed: its two members); titles: each feature's density; "

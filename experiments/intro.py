@@ -46,7 +46,11 @@ def train(cfg: Config, ctx) -> dict:
     coords = grid.coords
     importance = geometric_importance(cfg.n_features, cfg.importance_ratio)
     hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=per_instance(coords["density"]), importance=per_feature(importance), lr=cfg.lr
+        grid.size,
+        cfg.n_features,
+        feature_prob=per_instance(coords["density"]),
+        importance=per_feature(importance),
+        lr=cfg.lr,
     )
     train_cfg = TrainConfig(
         cfg.n_features,

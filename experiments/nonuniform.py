@@ -114,7 +114,9 @@ def classify(W: np.ndarray, b: np.ndarray | None = None) -> str:
     return OTHER
 
 
-def losses_on_sample(W: np.ndarray, b: np.ndarray, feature_prob: np.ndarray, n_samples: int, seed: int) -> np.ndarray:
+def losses_on_sample(
+    W: np.ndarray, b: np.ndarray, feature_prob: np.ndarray, n_samples: int, seed: int
+) -> np.ndarray:
     """[fits] loss (paper section 3, importance 1) of every fit W [fits, m, n], b [fits, n] on ONE common
     sample of n_samples points drawn with feature_prob [n], so the losses compare without sampling noise."""
     x = Independent().sample(jax.random.key(seed), jnp.asarray(feature_prob), n_samples)
@@ -138,9 +140,7 @@ def train(cfg: Config, ctx) -> dict:
         w = warm_W(kinds[s], rng, n)
         if w is not None:
             W0[i] = w
-    train_cfg = TrainConfig(
-        n, cfg.n_hidden, batch_size=cfg.batch_size, n_steps=cfg.n_steps
-    )
+    train_cfg = TrainConfig(n, cfg.n_hidden, batch_size=cfg.batch_size, n_steps=cfg.n_steps)
     sweep = WarmStartSweep(MODEL, Independent(), train_cfg, hyper, seeds, cfg.seed, W0=W0)
     result = ctx.sweep("main", sweep)
     W, b = result.params["W"], result.params["b"]
@@ -148,7 +148,9 @@ def train(cfg: Config, ctx) -> dict:
     for r_index in range(len(grid.axes["ratio"])):
         members = [grid.index(ratio=r_index, start=s) for s in range(len(kinds))]
         seed = cfg.seed + 1000 + r_index
-        eval_loss[members] = losses_on_sample(W[members], b[members], feature_prob[members[0]], cfg.eval_samples, seed)
+        eval_loss[members] = losses_on_sample(
+            W[members], b[members], feature_prob[members[0]], cfg.eval_samples, seed
+        )
     return {
         "W": W,
         "b": b,

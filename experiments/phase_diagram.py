@@ -79,7 +79,11 @@ def train(cfg: PhaseConfig, ctx) -> dict:
     importance = np.ones((grid.size, cfg.n_features), np.float32)
     importance[:, -1] = coords["r"]  # the extra feature is the last one
     hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=per_instance(coords["density"]), importance=importance, lr=cfg.lr
+        grid.size,
+        cfg.n_features,
+        feature_prob=per_instance(coords["density"]),
+        importance=importance,
+        lr=cfg.lr,
     )
     train_cfg = TrainConfig(
         cfg.n_features,

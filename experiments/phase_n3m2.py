@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from superpose.lab import Experiment, main
 from superpose.experiments.phase_diagram import QUICK, PhaseConfig, analyze, plot, train
+
+from superpose.lab import Experiment, main
 
 
 @dataclasses.dataclass(frozen=True)

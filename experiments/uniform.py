@@ -85,10 +85,10 @@ def train(cfg: Config, ctx) -> dict:
         dens = densities(n_dens, cfg.density_min)
         grid = Grid(density=dens, seed=np.arange(cfg.n_seeds))
         coords = grid.coords
-        hyper = make_hyper(grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr)
-        train_cfg = TrainConfig(
-            n, m, batch_size=cfg.batch_size, n_steps=cfg.n_steps
+        hyper = make_hyper(
+            grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr
         )
+        train_cfg = TrainConfig(n, m, batch_size=cfg.batch_size, n_steps=cfg.n_steps)
         sweep = Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed)
         result = ctx.sweep(key, sweep)
         best = best_of(result.params, result.final_loss, grid, axis="seed")

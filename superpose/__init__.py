@@ -36,7 +36,19 @@ _EXPORTS = {
     "best_of": "superpose.sweep",
     "load_run": "superpose.lab.store",
 }
-_MODULES = ("config", "data", "models", "train", "sweep", "metrics", "theory", "testing", "nnx", "plots", "lab")
+_MODULES = (
+    "config",
+    "data",
+    "models",
+    "train",
+    "sweep",
+    "metrics",
+    "theory",
+    "testing",
+    "nnx",
+    "plots",
+    "lab",
+)
 
 __all__ = sorted(_EXPORTS) + list(_MODULES)
 

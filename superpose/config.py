@@ -49,7 +49,7 @@ class TrainConfig:
     """Everything static about a training run. Changing any field recompiles; that is the point.
 
     Chunking is derived from what you ask for: the loss-log window (`log_every`, default: the largest
-    divisor of n_steps up to 100) and the steps per compiled call (`chunk_steps`, default: the largest
+    divisor of n_steps, or of chunk_steps if given, up to 100) and the steps per compiled call (`chunk_steps`, default: the largest
     multiple of the window dividing n_steps, up to 1000). Set either to choose it yourself; read the values
     in use from `steps_per_log` and `steps_per_chunk`.
     """
@@ -79,9 +79,11 @@ class TrainConfig:
             raise ConfigError(f"rng must be 'hash' or 'threefry', got {self.rng!r}")
         if isinstance(self.warmup_steps, bool) or not 0 <= self.warmup_steps <= self.n_steps:
             raise ConfigError(f"warmup_steps must be in [0, n_steps], got {self.warmup_steps!r}")
+        if self.chunk_steps is not None:
+            _positive_int("chunk_steps", self.chunk_steps)
         log = self.log_every
-        if log is None:
-            log = _largest_divisor(self.n_steps, 1, LOG_TARGET)
+        if log is None:  # a window must divide the chunk too, where one is given
+            log = _largest_divisor(self.chunk_steps or self.n_steps, 1, LOG_TARGET)
         else:
             _positive_int("log_every", log)
             if self.n_steps % log:
@@ -90,7 +92,6 @@ class TrainConfig:
         if chunk is None:
             chunk = _largest_divisor(self.n_steps, log, max(CHUNK_TARGET, self.n_steps // 1000))
         else:
-            _positive_int("chunk_steps", chunk)
             if chunk % log:
                 raise ConfigError(f"chunk_steps ({chunk}) must be a multiple of log_every ({log})")
             if self.n_steps % chunk:
@@ -225,7 +226,9 @@ def make_hyper(
                     f"[{n_instances}] or per_feature(values) [{n_features}]"
                 )
             if a.ndim not in (0, 2) or (a.ndim == 2 and a.shape != shape):
-                raise ConfigError(f"{name} of shape {a.shape} does not fit {n_instances} instances x {n_features} features")
+                raise ConfigError(
+                    f"{name} of shape {a.shape} does not fit {n_instances} instances x {n_features} features"
+                )
         return np.ascontiguousarray(np.broadcast_to(a, shape))
 
     def one_per_instance(name, value):

@@ -243,7 +243,12 @@ class Sweep:
         seeds = _check_seeds(seeds)
         n = seeds.size
         hyper = Hyper(*(np.asarray(a) for a in hyper))
-        expected = {"feature_prob": (n, cfg.n_features), "importance": (n, cfg.n_features), "lr": (n,), "weight_decay": (n,)}
+        expected = {
+            "feature_prob": (n, cfg.n_features),
+            "importance": (n, cfg.n_features),
+            "lr": (n,),
+            "weight_decay": (n,),
+        }
         for name, shape in expected.items():
             if getattr(hyper, name).shape != shape:
                 raise ConfigError(
@@ -254,7 +259,11 @@ class Sweep:
         check = getattr(sampler, "check", None)
         if check is not None:
             check(hyper.feature_prob)
-        if isinstance(root_seed, bool) or not isinstance(root_seed, (int, np.integer)) or not 0 <= root_seed < 2**32:
+        if (
+            isinstance(root_seed, bool)
+            or not isinstance(root_seed, (int, np.integer))
+            or not 0 <= root_seed < 2**32
+        ):
             raise ConfigError(f"root_seed must be an integer in [0, 2**32), got {root_seed!r}")
         if group_size is not None and (
             isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) or group_size <= 0
@@ -324,7 +333,9 @@ class Sweep:
         )
         hint = "use fewer instances, a smaller batch_size or more devices"
         if devices[0].platform == "cpu":  # CPU devices share the host's memory; checkpoints copy the state
-            memory.require(len(devices) * per_device + self.n_padded * state, memory.host_available(), what, hint)
+            memory.require(
+                len(devices) * per_device + self.n_padded * state, memory.host_available(), what, hint
+            )
         else:
             memory.require(per_device, memory.device_available(devices[0]), what, hint)
 
@@ -348,13 +359,26 @@ class Sweep:
         """Advance every instance by one chunk (asynchronously). Returns (state, loss log [N_padded, windows])."""
         start = np.int32(chunk_index * self.cfg.steps_per_chunk)
         return _chunk(
-            self.task, self.hyper, self.seeds, self.root_seed, state, start, mesh=self.mesh, group_size=self.group_size
+            self.task,
+            self.hyper,
+            self.seeds,
+            self.root_seed,
+            state,
+            start,
+            mesh=self.mesh,
+            group_size=self.group_size,
         )
 
     def evaluate(self, params) -> np.ndarray:
         """[N] loss of `params` (padded, on the devices) on cfg.eval_batches fresh batches per instance."""
         loss = _evaluate(
-            self.task, self.hyper, self.seeds, self.root_seed, params, mesh=self.mesh, group_size=self.group_size
+            self.task,
+            self.hyper,
+            self.seeds,
+            self.root_seed,
+            params,
+            mesh=self.mesh,
+            group_size=self.group_size,
         )
         return np.asarray(loss)[: self.n_instances]
 

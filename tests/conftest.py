@@ -1,5 +1,9 @@
 """Process-wide test settings. This file runs before any test module imports jax.
 
+- The CPU backend on every machine, a GPU one included: the forced host devices below are CPU devices, and
+  on a GPU machine jax.devices() would list the GPU instead. The bitwise equalities the suite checks
+  (chunked == one-shot, resumed == uninterrupted) are properties of one backend; tests/test_accelerator.py
+  checks an accelerator, where there is one, in a subprocess of its own.
 - 4 host CPU devices, so every Sweep (which shards over all devices by default) exercises sharding and
   padding of the instance axis. The flag must be set before the backend starts, hence first thing here.
 - Strict rank promotion: silent broadcasting (importance [n] against a batch) raises instead.
@@ -11,6 +15,7 @@
 
 import os
 
+os.environ["JAX_PLATFORMS"] = "cpu"
 os.environ["XLA_FLAGS"] = " ".join(
     [os.environ.get("XLA_FLAGS", ""), "--xla_force_host_platform_device_count=4"]
 ).strip()
@@ -21,8 +26,8 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_debug_key_reuse", True)
 
-assert jax.device_count() == 4, (
-    f"expected 4 forced host devices, got {jax.devices()}: was jax imported before conftest.py?"
+assert jax.default_backend() == "cpu" and jax.device_count() == 4, (
+    f"expected 4 forced host CPU devices, got {jax.devices()}: was jax imported before conftest.py?"
 )
 
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from superpose.config import ConfigError
 from superpose import data, testing
+from superpose.config import ConfigError
 
 N_FEATURES = 8
 BATCH = 4096

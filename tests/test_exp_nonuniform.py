@@ -37,9 +37,30 @@ def test_classify_rotated_geometries(theta, scale):
 @given(p=st.floats(0.05, 0.5))
 def test_dropped_feature_loss_is_its_variance(p):
     # W = 0, b = E[x] = p/2 on one feature: the loss is Var(x) = p/3 - p^2/4.
-    x = nu.common_sample(np.array([p], np.float32), 1 << 18, 1)
-    loss = nu.mc_loss(np.zeros((2, 1)), np.array([p / 2]), x)
+    (loss,) = nu.losses_on_sample(
+        np.zeros((1, 2, 1)), np.array([[p / 2]]), np.array([p], np.float32), 1 << 18, 1
+    )
     assert loss == pytest.approx(p / 3 - p**2 / 4, rel=0.05)
+
+
+def test_warm_starts_survive_device_placement():
+    """`--devices K` and resume re-place a sweep with Sweep.on: the copy keeps its class and its W0."""
+    import jax
+
+    from superpose.config import TrainConfig, make_hyper
+    from superpose.data import Independent
+    from superpose.models import ReluOutput
+
+    N = 3
+    W0 = np.stack([nu.warm_W(nu.PENTAGON, np.random.default_rng(i)) for i in range(N)])
+    cfg = TrainConfig(5, 2, batch_size=8, n_steps=10)
+    sweep = nu.WarmStartSweep(
+        ReluOutput(), Independent(), cfg, make_hyper(N, 5, feature_prob=0.05), np.arange(N), W0=W0
+    )
+    for devices in (jax.devices()[:1], jax.devices()[:3], jax.devices()):
+        placed = sweep.on(devices)
+        assert type(placed) is nu.WarmStartSweep and placed.devices == list(devices)
+        np.testing.assert_allclose(np.asarray(placed.init().params["W"])[:N], W0)
 
 
 def test_loss_crossing_interpolates():
@@ -58,7 +79,7 @@ def test_warm_start_replaces_W_only_where_given():
     N = 3  # with 4 test devices the instance axis is padded
     W0 = np.full((N, 2, 5), np.nan, np.float32)
     W0[1] = nu.warm_W(nu.PENTAGON, np.random.default_rng(0))
-    cfg = TrainConfig(5, 2, batch_size=8, n_steps=10, log_every=10, chunk_steps=10)
+    cfg = TrainConfig(5, 2, batch_size=8, n_steps=10)
     sweep = nu.WarmStartSweep(
         ReluOutput(), Independent(), cfg, make_hyper(N, 5, feature_prob=0.05), np.arange(N), W0=W0
     )
@@ -80,3 +101,43 @@ def test_quick_run_checks(tmp_path):
     assert repel["passed"], repel
     assert summary["norm_vs_bias"]["squared_form_corr"] > 0.7
     assert (summary_path.parent / "nonuniform.png").exists()
+
+
+@pytest.mark.parametrize("n_devices", [1, 3])
+def test_warm_starts_survive_devices_option_and_resume(tmp_path, n_devices):
+    """What `superpose run nonuniform --devices K` and `superpose resume` do: the run's Context places the
+    script's WarmStartSweep on K devices. At a learning rate of 1e-9 the trained W must still be W0."""
+    import jax
+
+    from superpose.config import TrainConfig, make_hyper
+    from superpose.data import Independent
+    from superpose.lab import store
+    from superpose.lab.experiment import Context
+    from superpose.models import ReluOutput
+
+    N = 3
+    W0 = np.stack([nu.warm_W(nu.DIGONS, np.random.default_rng(i)) for i in range(N)])
+    cfg = TrainConfig(5, 2, batch_size=8, n_steps=20, chunk_steps=10)
+    hyper = make_hyper(N, 5, feature_prob=0.05, lr=1e-9)
+    sweep = nu.WarmStartSweep(ReluOutput(), Independent(), cfg, hyper, np.arange(N), W0=W0)
+    run = store.Run.create("nonuniform", tmp_path)
+
+    class StopAfterFirstChunk:
+        def start(self, *args):
+            pass
+
+        def update(self, name, done, *args):
+            if done == 1:
+                raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    with pytest.raises(KeyboardInterrupt):  # killed after the first chunk's checkpoint
+        Context(run, StopAfterFirstChunk(), devices=jax.devices()[:n_devices]).sweep("main", sweep)
+    assert run.checkpoint_path("main").exists()
+    resumed = Context(run, None, devices=jax.devices()[:n_devices]).sweep("main", sweep)
+    np.testing.assert_allclose(resumed.params["W"], W0, atol=1e-5)
+    fresh = store.Run.create("nonuniform", tmp_path)
+    direct = Context(fresh, None, devices=jax.devices()[:n_devices]).sweep("main", sweep)
+    np.testing.assert_allclose(direct.params["W"], W0, atol=1e-5)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from superpose.experiments import phase_diagram
 
 from superpose import theory
-from superpose.experiments import phase_diagram
-from superpose.lab.registry import load_experiment_module
 from superpose.lab import main
+from superpose.lab.registry import load_experiment_module
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -94,7 +94,9 @@ def test_padding_does_not_change_real_instances():
 def test_grouped_instances_equal_one_vmap(group_size, devices):
     """Running instances in cache-sized groups (lax.map over groups of a vmap) changes the schedule, not
     the numbers; the group count need not divide the instances (the axis is padded)."""
-    hyper = config.make_hyper(N, N_FEATURES, feature_prob=config.per_instance(np.linspace(0.1, 1.0, N)), lr=3e-3)
+    hyper = config.make_hyper(
+        N, N_FEATURES, feature_prob=config.per_instance(np.linspace(0.1, 1.0, N)), lr=3e-3
+    )
     seeds = np.arange(N)
     plain = sweep.Sweep(MODEL, SAMPLER, CFG, hyper, seeds, devices=jax.devices()[:1], group_size=N)
     grouped = sweep.Sweep(

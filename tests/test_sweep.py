@@ -94,3 +94,61 @@ def test_sweep_checks_hyper_shape():
         Sweep(models.ReluOutput(), data.Independent(), cfg, hyper, seeds=np.arange(4))
     with pytest.raises(ValueError, match="feature_prob"):
         config.make_hyper(3, 5, feature_prob=0.0)
+
+
+# --- values refused where they enter ------------------------------------------------------------------
+
+
+def _small_sweep(**kwargs):
+    cfg = config.TrainConfig(n_features=4, n_hidden=2, n_steps=10, batch_size=8)
+    args = dict(hyper=config.make_hyper(3, 4), seeds=np.arange(3))
+    args.update(kwargs)
+    return Sweep(models.ReluOutput(), args.pop("sampler", data.Independent()), cfg, args.pop("hyper"), **args)
+
+
+@pytest.mark.parametrize(
+    "seeds, message",
+    [
+        (np.array([0, 1, 2**32]), r"seeds must lie in \[0, 2\*\*32\)"),
+        (np.array([-1, 0, 1]), r"seeds must lie in \[0, 2\*\*32\)"),
+        (np.array([0.5, 1.0, 2.0]), "seeds must be integers"),
+    ],
+)
+def test_bad_seeds_are_refused(seeds, message):
+    with pytest.raises(config.ConfigError, match=message):
+        _small_sweep(seeds=seeds)
+
+
+def test_seeds_above_2_31_are_distinct_instances():
+    """Seeds are uint32: 2**31 + 7 is its own instance, not a wrapped int32."""
+    s = _small_sweep(seeds=np.array([7, 2**31 + 7, 2**32 - 1], dtype=np.uint64))
+    W = np.asarray(s.init().params["W"])[:3]
+    assert len({w.tobytes() for w in W}) == 3
+    np.testing.assert_array_equal(s.host_seeds, [7, 2**31 + 7, 2**32 - 1])
+
+
+def test_root_seed_out_of_range_is_refused():
+    with pytest.raises(config.ConfigError, match="root_seed"):
+        _small_sweep(root_seed=2**32)
+
+
+def test_the_sampler_checks_densities_before_training():
+    unequal = config.make_hyper(3, 4, feature_prob=config.per_feature([0.1, 0.2, 0.3, 0.3]))
+    with pytest.raises(config.ConfigError, match="differs within a set"):
+        _small_sweep(hyper=unequal, sampler=data.Correlated(2))
+    with pytest.raises(config.ConfigError, match="sum to"):
+        _small_sweep(hyper=config.make_hyper(3, 4, feature_prob=0.6), sampler=data.Anticorrelated(2))
+
+
+def test_a_sweep_too_big_for_memory_is_refused_before_allocating():
+    """About 32 GB of batch per instance: refused in one line naming what it needs and what is there."""
+    cfg = config.TrainConfig(n_features=1000, n_hidden=2, n_steps=10, batch_size=1_000_000)
+    with pytest.raises(
+        config.ConfigError, match=r"needs about .* GiB but .* is available; use fewer instances"
+    ):
+        Sweep(models.ReluOutput(), data.Independent(), cfg, config.make_hyper(2, 1000), np.arange(2))
+
+
+def test_a_grid_too_big_for_memory_is_refused():
+    with pytest.raises(config.ConfigError, match=r"a grid of 1,000,000,000,000 instances needs about"):
+        Grid(a=np.arange(1_000_000), b=np.arange(1_000_000))

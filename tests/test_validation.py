@@ -17,10 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from superpose.lab import cli, store
-from superpose.config import make_hyper
-from superpose.config import ConfigError
-from superpose.lab import Experiment, main
+from superpose.config import ConfigError, make_hyper
+from superpose.lab import Experiment, cli, main, store
 from superpose.lab.overrides import apply_overrides, config_from_dict, parse_value
 from superpose.sweep import Sweep
 

@@ -1,7 +1,8 @@
-"""The `superpose` command: run, list, show, plot and resume experiments in the run store.
+"""The `superpose` command: run, list, show, plot and resume experiments in the run store; export lineage.
 
 Owns: argument parsing and printing. Does not: train, validate configs or lay out files (experiment.py and
-store.py do; this module only calls them). `list` and `show` never import jax, so they answer instantly.
+store.py do; this module only calls them), or talk to ML Metadata (mlmd.py does). `list`, `show` and
+`lineage` never import jax, so they answer instantly.
 
 Exit codes: 0 ok, 1 an experiment check failed, 2 bad input (one line `error: ...` on stderr), 130
 interrupted (the last checkpoint is kept).
@@ -44,6 +45,30 @@ examples:
     "resume": """examples:
   superpose resume latest
   superpose resume runs/intro/20250101-120000-ab12cd""",
+    "lineage": """Lineage in ML Metadata (MLMD): `export` copies runs (execution: config, code commit, environment;
+input artifact: the data's densities and importances; output artifacts: results.npz, summary.json, figures)
+into an MLMD SQLite store; `show` answers where a figure or run came from from that store alone.
+Needs the optional extra: pip install 'superpose[lineage]'.
+
+examples:
+  superpose lineage export --store lineage.sqlite
+  superpose lineage show runs/intro/20250101-120000-ab12cd/intro.png --store lineage.sqlite""",
+    "lineage export": """RUN is what `superpose show` takes (a run directory, id or prefix, EXPERIMENT/ID, an experiment
+name, "latest"); without RUN, every run under --runs-dir. Runs already in the store are left as they are;
+incomplete runs (no summary.json yet) are skipped: export them once they are complete.
+
+examples:
+  superpose lineage export --store lineage.sqlite              # every complete run under runs/
+  superpose lineage export latest intro/20250101-120000-ab12cd --store lineage.sqlite
+  superpose lineage export --runs-dir /tmp/runs --store /tmp/lineage.sqlite""",
+    "lineage show": """REF is a figure (its path; a copy such as figures/intro.png, matched by content; or a file name),
+a results.npz or summary.json path, a run directory, a run id or prefix, EXPERIMENT/ID, an experiment name
+(its newest run) or "latest". Only the store is read: the run directory may be gone.
+
+examples:
+  superpose lineage show runs/intro/20250101-120000-ab12cd/intro.png --store lineage.sqlite
+  superpose lineage show figures/intro.png --store lineage.sqlite
+  superpose lineage show 20250101-120000-ab12cd --store lineage.sqlite --json""",
 }
 
 
@@ -53,12 +78,12 @@ def _fmt_seconds(s) -> str:
     return f"{s:.1f}s" if s < 120 else f"{s / 60:.1f}m" if s < 7200 else f"{s / 3600:.1f}h"
 
 
-def _subparser(sub, name: str, help: str, description: str):
+def _subparser(sub, name: str, help: str, description: str, examples: str | None = None):
     return sub.add_parser(
         name,
         help=help,
         description=description,
-        epilog=EXAMPLES[name],
+        epilog=EXAMPLES[examples or name],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -68,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="superpose",
         description="Toy models of superposition: run experiments and inspect the run store (runs/).",
         epilog="examples:\n  superpose experiments\n  superpose run intro --quick\n  superpose list\n  superpose show latest\n"
-        "  superpose plot latest\n  superpose resume latest\n\nEach command has --help.",
+        "  superpose plot latest\n  superpose resume latest\n  superpose lineage export --store lineage.sqlite\n"
+        "\nEach command has --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(
@@ -135,6 +161,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN")
     p.add_argument("--runs-dir", **runs_dir)
     p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = _subparser(
+        sub,
+        "lineage",
+        "export runs to ML Metadata; trace a figure back",
+        "Lineage in an ML Metadata (MLMD) SQLite store: export runs into it, and ask it where a figure, "
+        "results file or run came from.",
+    )
+    lineage = p.add_subparsers(
+        dest="lineage_command", required=True, metavar="ACTION", parser_class=runner.ArgumentParser
+    )
+    mlmd_store = {"type": Path, "required": True, "metavar": "PATH", "help": "the MLMD SQLite file"}
+    p = _subparser(
+        lineage,
+        "export",
+        "add runs to an MLMD store",
+        "Add runs to the MLMD store at --store (created if missing), each as one execution with its input "
+        "data and output artifacts, in a context named by the experiment. Prints what was added.",
+        examples="lineage export",
+    )
+    p.add_argument("run", metavar="RUN", nargs="*", help="runs to export (default: every run)")
+    p.add_argument("--store", **mlmd_store)
+    p.add_argument("--runs-dir", **runs_dir)
+    p = _subparser(
+        lineage,
+        "show",
+        "where a figure or run came from",
+        "Which run produced REF, with its config, code commit, environment and input data, read from the "
+        "MLMD store alone.",
+        examples="lineage show",
+    )
+    p.add_argument("ref", metavar="REF", help="a figure, results.npz, run directory or run id")
+    p.add_argument("--store", **mlmd_store)
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     return parser
 
 
@@ -318,7 +378,40 @@ def cmd_experiments(args) -> int:
     return 0
 
 
-COMMANDS = {"experiments": cmd_experiments, "run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot, "resume": cmd_resume}
+def cmd_lineage(args) -> int:
+    from superpose.lab import mlmd  # light; ml_metadata itself is imported only inside its functions
+
+    if args.lineage_command == "show":
+        result = mlmd.show(args.ref, args.store)
+        if args.json:
+            print(json.dumps(result, indent=2, default=store._json_default))
+        else:
+            rerun = rerun_command(result["config"]) if result["config"] else None
+            print(mlmd.format_show(result, rerun=rerun))
+        return 0
+    if args.run:
+        runs = [store.find_run(ref, args.runs_dir) for ref in args.run]
+    else:
+        runs = store.list_runs(args.runs_dir)
+        if not runs:
+            print(f"no runs under {args.runs_dir}/")
+            return 0
+    out = mlmd.export_runs(runs, args.store)
+    for entry in out["added"]:
+        print(f"added    {entry['run']} ({entry['artifacts']} artifacts, {entry['events']} events)")
+    for name in out["existing"]:
+        print(f"present  {name} (already in the store)")
+    for name, reason in out["skipped"]:
+        print(f"skipped  {name}: {reason}")
+    print(
+        f"{args.store}: {out['executions']} run(s), {out['artifacts']} artifact(s), {out['events']} event(s) "
+        f"and {out['contexts']} context(s) added; {len(out['existing'])} already there, "
+        f"{len(out['skipped'])} skipped"
+    )
+    return 0
+
+
+COMMANDS = {"experiments": cmd_experiments, "run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot, "resume": cmd_resume, "lineage": cmd_lineage}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -238,7 +238,6 @@ class Context:
         return result
 
 
-
 def format_checks(summary: dict) -> str:
     lines = []
     for check in summary.get("checks", []):

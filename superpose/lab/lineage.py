@@ -9,41 +9,84 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 import time
 from pathlib import Path
 
 from superpose.lab import store
 
-_COMPILE_EVENTS = (
-    "/jax/core/compile/jaxpr_trace_duration",
-    "/jax/core/compile/jaxpr_to_mlir_module_duration",
-    "/jax/core/compile/backend_compile_duration",
-)
+# jax.monitoring event names (jax 0.10: jax/_src/dispatch.py, compiler.py). BACKEND wraps
+# compiler.compile_or_get_cached, so on a persistent-cache hit it times the key hashing and the cache read.
+_TRACE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration")
+_BACKEND = "/jax/core/compile/backend_compile_duration"
+_CACHE_REQUEST = "/jax/compilation_cache/compile_requests_use_cache"  # a compile that looked in the cache
+_CACHE_HIT = "/jax/compilation_cache/cache_hits"  # ...and found its executable there
+_CACHE_RETRIEVAL = "/jax/compilation_cache/cache_retrieval_time_sec"  # reading a hit back (hits only)
 
 
 class CompileTimer:
-    """Sums the tracing, lowering and XLA-compile durations that JAX reports (jax.monitoring) while active.
+    """Times what JAX reports (jax.monitoring) about getting executables while active.
 
-    Process-wide: compiles in other threads during the window count too.
+    seconds: all of it (tracing + lowering + backend, the backend step being an XLA compile or a persistent
+    cache load); trace_s: tracing + lowering; xla_compile_s: backend steps that compiled; retrieval_s: reading
+    cache hits back; hits and misses: compiles that looked in the persistent cache and found, or did not find,
+    their executable (both 0 with the cache off). Process-wide: compiles in other threads count too.
     """
 
     def __init__(self) -> None:
-        self.seconds = 0.0
+        self.seconds = self.trace_s = self.xla_compile_s = self.retrieval_s = 0.0
+        self.requests = self.hits = 0
+        self.cache_dir: str | None = None
+        self._lock = threading.Lock()
+        self._hit = threading.local()  # this thread saw a cache hit since its last backend step
 
-    def _listener(self, event: str, duration: float, **_) -> None:
-        if event in _COMPILE_EVENTS:
-            self.seconds += duration
+    @property
+    def misses(self) -> int:
+        return self.requests - self.hits
+
+    def _on_duration(self, event: str, duration: float, **_) -> None:
+        with self._lock:
+            if event in _TRACE_EVENTS:
+                self.trace_s += duration
+                self.seconds += duration
+            elif event == _BACKEND:
+                self.seconds += duration
+                if not getattr(self._hit, "seen", False):
+                    self.xla_compile_s += duration
+                self._hit.seen = False
+            elif event == _CACHE_RETRIEVAL:
+                self.retrieval_s += duration
+
+    def _on_event(self, event: str, **_) -> None:
+        with self._lock:
+            if event == _CACHE_REQUEST:
+                self.requests += 1
+            elif event == _CACHE_HIT:
+                self.hits += 1
+                self._hit.seen = True
+
+    def cache_report(self) -> dict:
+        """lineage.json's compile_cache entry of a session."""
+        return {
+            "dir": self.cache_dir,
+            "hits": self.hits,
+            "misses": self.misses,
+            "retrieval_s": round(self.retrieval_s, 3),
+        }
 
     def __enter__(self):
         import jax
 
-        jax.monitoring.register_event_duration_secs_listener(self._listener)
+        self.cache_dir = jax.config.values.get("jax_compilation_cache_dir")
+        jax.monitoring.register_event_duration_secs_listener(self._on_duration)
+        jax.monitoring.register_event_listener(self._on_event)
         return self
 
     def __exit__(self, *exc) -> None:
         import jax
 
-        jax.monitoring.unregister_event_duration_listener(self._listener)
+        jax.monitoring.unregister_event_duration_listener(self._on_duration)
+        jax.monitoring.unregister_event_listener(self._on_event)
 
 
 def write_config(run: store.Run, exp, cfg, **options) -> None:
@@ -96,6 +139,9 @@ def end_session(
         ended=ended,
         wall_s=round(time.perf_counter() - t0, 3),
         compile_s=round(timer.seconds, 3),
+        trace_s=round(timer.trace_s, 3),
+        xla_compile_s=round(timer.xla_compile_s, 3),
+        compile_cache=timer.cache_report(),
         train_s=train_s,
         outcome=outcome,
     )
@@ -103,4 +149,3 @@ def end_session(
     run.update_lineage(
         sessions=sessions, **total, error=error, **({"ended": ended} if outcome == "complete" else {})
     )
-

@@ -1,36 +1,30 @@
-"""`--set key=value` overrides and generic validation of an experiment's config dataclass.
+"""`--set key=value` overrides, configs read back from config.json, and validation of an experiment's Config.
 
-Owns: parsing a text value by the field's annotated type (int, float, bool, str, tuples, lists, `T | None`,
-`Literal`), building a config from config.json, and range checks judged by conventional field names
-(counts, steps, learning rates, densities, sparsities, importances, weight decay, seeds). Every problem is a
-`ConfigError` whose message is one line for the user. Does not: run anything.
+Owns: one walker over a field's annotated type (int, float, bool, str, tuples, lists, `T | None`, `Literal`)
+that converts either text from `--set` or a JSON/Python value; building a config from config.json; and
+`validate_config`, which checks every field's type, that its floats are finite, and the check the field
+declares (superpose.lab.fields). Every problem is a `ConfigError` whose message is one line for the user.
+Does not: run anything, or infer a rule from a field's name.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import types
 import typing
 from collections.abc import Sequence
 
-import numpy as np
-
 from superpose.config import ConfigError
 from superpose.lab import store
-
-MAX_STEPS = 2**31 - 1  # steps are int32 on the device
-
-
 
 
 def one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or e.__class__.__name__
 
 
-# --- parsing --set values by the field's annotated type ------------------------------------------------
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+# --- one walker over the annotated type: text from --set, or a JSON/Python value --------------------------
 
 
 def _describe(typ) -> str:
@@ -48,102 +42,114 @@ def _describe(typ) -> str:
     return getattr(typ, "__name__", str(typ))
 
 
+class _Text:
+    """Leaves of a `--set` value: ints accept 1e4 and 2.0, bools yes/no/on/off/1/0, sequences are
+    comma-separated with optional brackets and a trailing comma, None is "none" or "null"."""
+
+    TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+    @staticmethod
+    def is_none(text: str) -> bool:
+        return text.strip().lower() in ("none", "null")
+
+    @staticmethod
+    def items(text: str) -> list[str]:
+        text = text.strip()
+        if len(text) >= 2 and text[0] + text[-1] in ("()", "[]"):
+            text = text[1:-1]
+        parts = text.split(",") if text.strip() else []
+        return parts[:-1] if parts and not parts[-1].strip() else parts  # a trailing comma, as in (0.5,)
+
+    @classmethod
+    def leaf(cls, text: str, typ):
+        text = text.strip()
+        if typ is bool and text.lower() in cls.TRUE + cls.FALSE:
+            return text.lower() in cls.TRUE
+        if typ is int:
+            try:
+                return int(text)
+            except ValueError:
+                value = float(text)  # 1e4 and 2.0 name integers
+                if not (math.isfinite(value) and value.is_integer() and abs(value) < 2**53):
+                    raise ValueError(text) from None
+                return int(value)
+        if typ is float:
+            return float(text)
+        if typ is str:
+            return text
+        if typ is bool:
+            raise ValueError(text)
+        raise ConfigError(f"a field of type {_describe(typ)} cannot be set from the command line")
+
+
+class _Value:
+    """Leaves of a value from config.json or Python: no conversion beyond int -> float; bools are not ints."""
+
+    @staticmethod
+    def is_none(value) -> bool:
+        return value is None
+
+    @staticmethod
+    def items(value) -> list:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(value)
+        return list(value)
+
+    @staticmethod
+    def leaf(value, typ):
+        if typ is bool and isinstance(value, bool):
+            return value
+        if typ in (int, float) and not isinstance(value, bool):
+            if isinstance(value, numbers.Integral):
+                return typ(value)
+            if typ is float and isinstance(value, numbers.Real):
+                return float(value)
+        if typ is str and isinstance(value, str):
+            return value
+        if typ in (bool, int, float, str):
+            raise ValueError(value)
+        if typ is typing.Any or not isinstance(typ, type) or isinstance(value, typ):
+            return value  # a type the walker does not know: taken as it is
+        raise ValueError(value)
+
+
+def _convert(value, typ, reader):
+    """`value` as annotated type `typ`, walking unions, Literal, tuples and lists; `reader` (_Text or _Value)
+    reads the leaves. Raises ValueError if it does not fit."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and reader.is_none(value):
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _convert(value, option, reader)
+            except ValueError:
+                continue
+        raise ValueError(value)
+    if origin is typing.Literal:
+        for option in args:
+            try:
+                if reader.leaf(value, type(option)) == option:
+                    return option
+            except ValueError:
+                continue
+        raise ValueError(value)
+    if origin in (tuple, list):
+        items = reader.items(value)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(items) != len(args):
+                raise ValueError(value)
+            return tuple(_convert(v, a, reader) for v, a in zip(items, args))
+        item = args[0] if args else typing.Any
+        values = [_convert(v, item, reader) for v in items]
+        return tuple(values) if origin is tuple else values
+    return reader.leaf(value, typ)
+
+
 def parse_value(text: str, typ):
     """`text` as a value of annotated type `typ`: int, float, bool, str, tuple/list of those, Optional,
     Literal. Raises ValueError if it does not parse, ConfigError if the type cannot be set from text."""
-    text = text.strip()
-    origin, args = typing.get_origin(typ), typing.get_args(typ)
-    if origin in (typing.Union, types.UnionType):
-        if type(None) in args and text.lower() in ("none", "null"):
-            return None
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return parse_value(text, option)
-            except ValueError:
-                continue
-        raise ValueError(text)
-    if origin is typing.Literal:
-        for option in args:
-            if str(option) == text:
-                return option
-        raise ValueError(text)
-    if typ is bool:
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ValueError(text)
-    if typ is int:
-        try:
-            return int(text)
-        except ValueError:
-            value = float(text)  # allow 1e4 and 2.0, which name integers
-            if not (math.isfinite(value) and value.is_integer() and abs(value) < 2**53):
-                raise ValueError(text) from None
-            return int(value)
-    if typ is float:
-        return float(text)
-    if typ is str:
-        return text
-    if origin in (tuple, list):
-        if len(text) >= 2 and text[0] + text[-1] in ("()", "[]"):
-            text = text[1:-1]
-        parts = [p for p in text.split(",")] if text.strip() else []
-        if parts and not parts[-1].strip():
-            parts = parts[:-1]  # a trailing comma, as in (0.5,)
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(parts) != len(args):
-                raise ValueError(text)
-            return tuple(parse_value(p, a) for p, a in zip(parts, args))
-        item = args[0] if args else str
-        values = [parse_value(p, item) for p in parts]
-        return tuple(values) if origin is tuple else values
-    raise ConfigError(f"a field of type {_describe(typ)} cannot be set from the command line")
-
-
-def _coerce(value, typ):
-    """A JSON value (config.json) checked against, and converted to, annotated type `typ`."""
-    origin, args = typing.get_origin(typ), typing.get_args(typ)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(value, option)
-            except ValueError:
-                continue
-        raise ValueError
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        raise ValueError
-    if typ is bool:
-        if isinstance(value, bool):
-            return value
-        raise ValueError
-    if typ is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ValueError
-    if typ is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ValueError
-    if typ is str:
-        if isinstance(value, str):
-            return value
-        raise ValueError
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise ValueError
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                raise ValueError
-            return tuple(_coerce(v, a) for v, a in zip(value, args))
-        item = args[0] if args else typing.Any
-        values = [v if item is typing.Any else _coerce(v, item) for v in value]
-        return tuple(values) if origin is tuple else values
-    return value
+    return _convert(text, typ, _Text)
 
 
 def _type_hints(config_cls) -> dict:

@@ -81,8 +81,6 @@ def execute(
     return summary
 
 
-
-
 def resolve_devices(count: int | None):
     """The first `count` JAX devices (None: let each Sweep use all of them)."""
     if count is None:

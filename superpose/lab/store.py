@@ -20,9 +20,12 @@ platform, host, jax_backend, devices, package versions), command (argv of the fi
 ended (once complete), wall_s / train_s / compile_s (summed over sessions), error (set if it failed), sweeps
 (per sweep: instances, n_steps, chunk_steps, root_seed, the distinct instance seeds, devices, train_s,
 first_chunk_s and later_chunk_s, resumed_at_chunk, done) and sessions (one per process that ran or resumed
-it: started, ended, command, cwd, host, devices, git state, wall_s, train_s, compile_s, outcome).
-compile_s is what JAX itself reports through jax.monitoring (tracing + lowering + XLA compile, persistent
-cache loads included); first_chunk_s minus later_chunk_s is a second, wall-clock estimate of the same.
+it: started, ended, command, cwd, host, devices, git state, wall_s, train_s, compile_s, trace_s,
+xla_compile_s, compile_cache, outcome). compile_s is what JAX itself reports through jax.monitoring for
+getting executables: trace_s (tracing + lowering) plus XLA compiles (xla_compile_s) plus persistent-cache
+loads; compile_cache is {dir, hits, misses, retrieval_s}: JAX's persistent compilation cache directory
+(null if off), how many compiles it answered and how many it did not, and the seconds spent reading hits
+back. first_chunk_s minus later_chunk_s is a second, wall-clock estimate of compile_s.
 """
 
 from __future__ import annotations

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt  # never picks a backend: entry points do (lab.runtime.use_file_backend)
+import numpy as np
 
-matplotlib.use("Agg")  # headless: figures are files
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from superpose import metrics  # noqa: E402
+from superpose import metrics
 
 IMPORTANCE_CMAP = "viridis"
 
