@@ -19,6 +19,7 @@ from superpose import metrics
 from superpose.config import TrainConfig, make_hyper, per_feature, per_instance
 from superpose.data import Independent
 from superpose.lab import Experiment, main
+from superpose.lab.fields import between, count, fraction, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import basic as basic_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -28,18 +29,19 @@ SUPERPOSED = 0.1  # interference above which a represented feature counts as sup
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    n_features: int = 100
-    n_hidden: int = 20
-    importance_range: float = 100.0  # I_i = importance_range^-t_i, t = linspace(0, 1, n): 1 down to 0.01
-    n_densities: int = 20  # density 1/density_min^-t, t = linspace(0, 1, n_densities)
-    density_min: float = 0.05
-    n_seeds: int = 1  # fits per density; lowest final loss kept
-    n_steps: int = 5_000  # notebook: 10,000; the norms settle by 5,000 (see README)
-    batch_size: int = 1024
-    lr: float = 1e-3
-    ordering_min: float = 0.9  # dedicated must outrank superposed in this fraction of pairs
-    gradual_steps: int = 3  # the onset check: density steps from "features > m" to "none dedicated"
-    seed: int = 0  # root seed
+    n_features: int = count(100)
+    n_hidden: int = count(20)
+    # I_i = importance_range^-t_i, t = linspace(0, 1, n): 1 down to 0.01; >= 1 so importance falls with i
+    importance_range: float = between(100.0, low=1)
+    n_densities: int = count(20)  # density 1/density_min^-t, t = linspace(0, 1, n_densities)
+    density_min: float = probability(0.05)
+    n_seeds: int = count(1)  # fits per density; lowest final loss kept
+    n_steps: int = steps(5_000)  # notebook: 10,000; the norms settle by 5,000 (see README)
+    batch_size: int = count(1024)
+    lr: float = positive(1e-3)
+    ordering_min: float = fraction(0.9)  # dedicated must outrank superposed in this fraction of pairs
+    gradual_steps: int = count(3)  # the onset check: density steps from "features > m" to "none dedicated"
+    seed: int = seed(0)  # root seed
 
 
 QUICK = {

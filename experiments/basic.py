@@ -27,6 +27,7 @@ from superpose.config import (
 )
 from superpose.data import Independent
 from superpose.lab import Experiment, main
+from superpose.lab.fields import count, positive, seed, sparsity, steps
 from superpose.models import Linear, ReluOutput
 from superpose.plots import basic as basic_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -37,25 +38,25 @@ NORM_ON, NORM_OFF = 0.9, 0.1  # the linear check: top-m norms above NORM_ON, the
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    sparsities: tuple[float, ...] = (0.0, 0.7, 0.9, 0.97, 0.99, 0.997)  # the paper's figure columns
-    n_features: int = 20
-    n_hidden: int = 5
-    importance_ratio: float = 0.7  # I_i = 0.7^i
-    n_seeds: int = 3  # fits per (model, sparsity); lowest final loss kept
-    n_steps: int = 10_000  # the notebook's step count
-    batch_size: int = 1024
-    lr: float = 1e-3
+    sparsities: tuple[float, ...] = sparsity((0.0, 0.7, 0.9, 0.97, 0.99, 0.997))  # the paper's figure columns
+    n_features: int = count(20)
+    n_hidden: int = count(5)
+    importance_ratio: float = positive(0.7)  # I_i = 0.7^i
+    n_seeds: int = count(3)  # fits per (model, sparsity); lowest final loss kept
+    n_steps: int = steps(10_000)  # the notebook's step count
+    batch_size: int = count(1024)
+    lr: float = positive(1e-3)
     # The large case (n=80, m=20, I=0.9^i); large_features = 0 skips it.
-    large_features: int = 80
-    large_hidden: int = 20
-    large_importance_ratio: float = 0.9
-    large_steps: int = 5_000  # n=80 costs 16x the small case per step
-    large_batch_size: int = 512
+    large_features: int = count(80, minimum=0)
+    large_hidden: int = count(20)
+    large_importance_ratio: float = positive(0.9)
+    large_steps: int = steps(5_000)  # n=80 costs 16x the small case per step
+    large_batch_size: int = count(512)
     # At lr 1e-3 the dense linear model needs ~10k steps to separate feature 19 from 20 (importances differ
     # by 10%): after 5k steps min top-20 norm 0.84, max other 0.54; at 3e-3 1.00 and 0.02 (measured).
-    large_lr: float = 3e-3
-    large_seeds: int = 1
-    seed: int = 0  # root seed
+    large_lr: float = positive(3e-3)
+    large_seeds: int = count(1)
+    seed: int = seed(0)  # root seed
 
 
 QUICK = {

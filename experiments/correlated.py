@@ -31,6 +31,7 @@ from superpose import metrics, plots
 from superpose.config import TrainConfig, make_hyper, per_instance
 from superpose.data import Anticorrelated, Correlated
 from superpose.lab import Experiment, main
+from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import geometry as geo_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -47,19 +48,23 @@ SMALL = ("corr4", "anti4", "corr6")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    min_density: float = 0.01
-    max_density: float = 0.6
-    n_densities: int = 10  # m=2 setups: set densities log-spaced over [min, max]
-    n_seeds: int = 8  # fits per density for the m=2 setups (2-D fits often stall)
-    n_densities_big: int = 12  # the n=20, m=10 setup
-    n_seeds_big: int = 2
-    sparse_max: float = 0.1  # geometry checks at densities up to this (the paper's sparse regime)
-    basis_max: float = 0.03  # local-orthogonal-basis check for n=20 at densities up to this
-    n_steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    eval_batches: int = 32  # loss for best-of selection on 32 x 1024 fresh samples
-    seed: int = 0
+    min_density: float = probability(0.01)  # a set's activity: the chance that it is active
+    max_density: float = probability(0.6)
+    n_densities: int = count(10)  # m=2 setups: set densities log-spaced over [min, max]
+    n_seeds: int = count(8)  # fits per density for the m=2 setups (2-D fits often stall)
+    n_densities_big: int = count(12)  # the n=20, m=10 setup
+    n_seeds_big: int = count(2)
+    sparse_max: float = probability(0.1)  # geometry checks at densities up to this (the sparse regime)
+    basis_max: float = probability(0.03)  # local-orthogonal-basis check for n=20 at densities up to this
+    n_steps: int = steps(10_000)
+    batch_size: int = count(1024)
+    lr: float = positive(1e-3)
+    eval_batches: int = count(32)  # loss for best-of selection on 32 x 1024 fresh samples
+    seed: int = seed(0)  # root seed
+
+    def __post_init__(self) -> None:
+        if self.min_density > self.max_density:
+            raise ValueError(f"min_density {self.min_density} must not exceed max_density {self.max_density}")
 
 
 QUICK = {

@@ -17,21 +17,22 @@ from superpose import metrics, plots
 from superpose.config import TrainConfig, geometric_importance, make_hyper, per_feature, per_instance
 from superpose.data import Independent
 from superpose.lab import Experiment, main
+from superpose.lab.fields import count, positive, seed, steps
 from superpose.models import ReluOutput
 from superpose.sweep import Grid, Sweep, best_of
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    n_features: int = 5
-    n_hidden: int = 2
-    importance_ratio: float = 0.9  # I_i = 0.9^i, as in the paper
-    n_densities: int = 10  # density 20^-linspace(0, 1, n): from 1 down to 0.05
-    n_seeds: int = 6  # fits per density; the lowest final loss is kept
-    n_steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    seed: int = 0  # root seed
+    n_features: int = count(5)
+    n_hidden: int = count(2)
+    importance_ratio: float = positive(0.9)  # I_i = 0.9^i, as in the paper
+    n_densities: int = count(10)  # density 20^-linspace(0, 1, n): from 1 down to 0.05
+    n_seeds: int = count(6)  # fits per density; the lowest final loss is kept
+    n_steps: int = steps(10_000)
+    batch_size: int = count(1024)
+    lr: float = positive(1e-3)
+    seed: int = seed(0)  # root seed
 
 
 QUICK = {"n_densities": 3, "n_seeds": 4, "n_steps": 4_000}

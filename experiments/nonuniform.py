@@ -27,6 +27,7 @@ from superpose import metrics, plots
 from superpose.config import TrainConfig, make_hyper
 from superpose.data import Independent
 from superpose.lab import Experiment, main
+from superpose.lab.fields import between, count, positive, probability, seed, steps
 from superpose.models import ReluOutput, weighted_mse
 from superpose.plots import geometry as geo_plots
 from superpose.sweep import Grid, Sweep
@@ -39,18 +40,25 @@ MODEL = ReluOutput()
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    n_features: int = 5
-    n_hidden: int = 2
-    base_density: float = 0.05  # the paper's regular-pentagon density
-    max_ratio: float = 5.0  # feature 0's density runs over base * [1/max_ratio, max_ratio]
-    n_ratios: int = 13  # log-spaced densities of feature 0 (odd: the base density is one of them)
-    n_random: int = 4  # fits per density from Xavier noise
-    n_warm: int = 2  # fits per density from each warm start (pentagon, two digons)
-    n_steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    eval_samples: int = 1 << 17  # common sample per density for the loss comparison
-    seed: int = 0  # root seed
+    n_features: int = count(5)
+    n_hidden: int = count(2)
+    base_density: float = probability(0.05)  # the paper's regular-pentagon density
+    max_ratio: float = between(5.0, low=1)  # feature 0's density runs over base * [1/max_ratio, max_ratio]
+    n_ratios: int = count(13)  # log-spaced densities of feature 0 (odd: the base density is one of them)
+    n_random: int = count(4)  # fits per density from Xavier noise
+    n_warm: int = count(2)  # fits per density from each warm start (pentagon, two digons)
+    n_steps: int = steps(10_000)
+    batch_size: int = count(1024)
+    lr: float = positive(1e-3)
+    eval_samples: int = count(1 << 17)  # common sample per density for the loss comparison
+    seed: int = seed(0)  # root seed
+
+    def __post_init__(self) -> None:
+        if self.base_density * self.max_ratio > 1:
+            raise ValueError(
+                f"base_density x max_ratio ({self.base_density} x {self.max_ratio}) is feature 0's highest "
+                "density and must be at most 1"
+            )
 
 
 QUICK = {"n_ratios": 5, "n_random": 2, "n_warm": 1, "n_steps": 3_000, "eval_samples": 1 << 15}

@@ -16,6 +16,7 @@ import numpy as np
 from superpose import theory
 from superpose.config import TrainConfig, make_hyper, per_instance
 from superpose.data import Independent
+from superpose.lab.fields import count, fraction, nonnegative, positive, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots.phase import phase_figure
 from superpose.sweep import Grid, Sweep, best_of
@@ -40,19 +41,19 @@ QUICK = {"n_importances": 6, "n_densities": 6, "n_fits": 4, "n_steps": 3_000, "m
 class PhaseConfig:
     """Shared by both diagrams; n_features and n_hidden pick which (see KINDS)."""
 
-    n_features: int = 2
-    n_hidden: int = 1
-    n_importances: int = 20  # extra importance r = 10^linspace(-1, 1, n)
-    n_densities: int = 20  # density s = 10^-linspace(0, 2, n)
-    n_fits: int = 10  # the paper's fits per point; the lowest loss is kept
-    n_steps: int = 4_000  # enough for these 2- and 3-parameter models to settle (loss flat by 3k steps)
-    batch_size: int = 128  # 8x cheaper than 1024 here (cache-bound), and Adam copes with the noise
-    lr: float = 3e-3
-    eval_batches: int = 8  # the sampled final loss is kept for reference; fits are ranked by the exact one
-    quadrature: int = 16  # midpoint points per active feature in theory.expected_loss (error ~ 1/16^2)
-    margin: float = 0.1  # cells closer than this (decades) to the analytic boundary are not counted
-    min_match: float = 0.9  # the check: matched fraction of the counted cells
-    seed: int = 0  # root seed
+    n_features: int = count(2)
+    n_hidden: int = count(1)
+    n_importances: int = count(20)  # extra importance r = 10^linspace(-1, 1, n)
+    n_densities: int = count(20)  # density s = 10^-linspace(0, 2, n)
+    n_fits: int = count(10)  # the paper's fits per point; the lowest loss is kept
+    n_steps: int = steps(4_000)  # enough for these 2- and 3-parameter models to settle (flat by 3k steps)
+    batch_size: int = count(128)  # 8x cheaper than 1024 here (cache-bound), and Adam copes with the noise
+    lr: float = positive(3e-3)
+    eval_batches: int = count(8)  # sampled final loss, for reference; fits are ranked by the exact one
+    quadrature: int = count(16)  # midpoint points per active feature in theory.expected_loss (error ~ 1/16^2)
+    margin: float = nonnegative(0.1)  # cells closer than this (decades) to the analytic boundary: not counted
+    min_match: float = fraction(0.9)  # the check: matched fraction of the counted cells
+    seed: int = seed(0)  # root seed
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -22,6 +22,7 @@ from superpose import metrics
 from superpose.config import TrainConfig, make_hyper, per_instance
 from superpose.data import Independent
 from superpose.lab import Experiment, main
+from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import uniform as uniform_plots
 from superpose.sweep import Grid, Sweep, best_of
@@ -29,22 +30,22 @@ from superpose.sweep import Grid, Sweep, best_of
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    n_features: int = 400
-    n_hidden: int = 30
-    n_densities: int = 32  # density density_min^t, t = linspace(0, 1, n_densities)
-    density_min: float = 0.01  # 1/(1-S) up to 100; beyond it D* only creeps towards m/n
+    n_features: int = count(400)
+    n_hidden: int = count(30)
+    n_densities: int = count(32)  # density density_min^t, t = linspace(0, 1, n_densities)
+    density_min: float = probability(0.01)  # 1/(1-S) up to 100; beyond it D* only creeps towards m/n
     # The notebook's smaller run; notebook_features = 0 skips it.
-    notebook_features: int = 200
-    notebook_hidden: int = 20
-    n_notebook_densities: int = 20
-    n_seeds: int = 1  # fits per density; lowest final loss kept
-    n_steps: int = 4_000
-    batch_size: int = 256
-    lr: float = 3e-3
-    plateau_tol: float = 0.03  # |D* - 1/2| within this counts as on the plateau
-    plateau_points: int = 2  # the plateau check needs this many consecutive densities
-    geometry_tol: float = 0.03  # |D_i - fraction| within this counts as that geometry
-    seed: int = 0  # root seed
+    notebook_features: int = count(200, minimum=0)
+    notebook_hidden: int = count(20)
+    n_notebook_densities: int = count(20)
+    n_seeds: int = count(1)  # fits per density; lowest final loss kept
+    n_steps: int = steps(4_000)
+    batch_size: int = count(256)
+    lr: float = positive(3e-3)
+    plateau_tol: float = positive(0.03)  # |D* - 1/2| within this counts as on the plateau
+    plateau_points: int = count(2)  # the plateau check needs this many consecutive densities
+    geometry_tol: float = positive(0.03)  # |D_i - fraction| within this counts as that geometry
+    seed: int = seed(0)  # root seed
 
 
 QUICK = {

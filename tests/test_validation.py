@@ -1,8 +1,9 @@
 """Bad input gets one line `error: ...` on stderr and exit code 2, never a traceback.
 
-Covers the --set parser and the generic config validator (property-based), every bad value the issue lists
-(densities, n and m, importance, learning rate, steps, unknown keys, wrong types), values the library itself
-rejects while building sweeps, and NaN/inf appearing during training.
+Covers the --set parser (property-based), the checks each Config field declares (superpose.lab.fields; a
+field's name implies nothing), every bad value the issue lists (densities, n and m, importance, learning
+rate, steps, unknown keys, wrong types), the declared checks of every experiment's Config, values the
+library itself rejects while building sweeps, and NaN/inf appearing during training.
 """
 
 from __future__ import annotations

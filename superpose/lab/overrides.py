@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from superpose.config import ConfigError
 from superpose.lab import store
+from superpose.lab.fields import declared_check
 
 
 def one_line(e: BaseException) -> str:
@@ -181,6 +182,7 @@ def apply_overrides(cfg, overrides: Sequence[str]):
             raise ConfigError(
                 f"--set {key}={text.strip()!r}: expected {_describe(hints.get(key, str))}"
             ) from None
+        check_field(type(cfg), key, changes[key], hints)  # before __post_init__ sees the value
     try:
         new = dataclasses.replace(cfg, **changes)
     except (ValueError, TypeError, ArithmeticError) as e:
@@ -200,68 +202,52 @@ def config_from_dict(config_cls, values: dict, source="config.json"):
         if key not in names:
             raise store.RunError(f"{source}: unknown config key {key!r} for {config_cls.__name__}")
         try:
-            kwargs[key] = _coerce(value, hints.get(key, typing.Any))
+            kwargs[key] = _convert(value, hints.get(key, typing.Any), _Value)
         except ValueError:
             raise store.RunError(
                 f"{source}: config key {key!r} should be {_describe(hints[key])}, found {value!r}"
             ) from None
     try:
+        for key, value in kwargs.items():
+            check_field(config_cls, key, value, hints)
         cfg = config_cls(**kwargs)
         validate_config(cfg)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, ArithmeticError) as e:
         raise store.RunError(f"{source}: invalid config: {one_line(e)}") from None
     return cfg
 
 
-# --- generic validation of common field names ----------------------------------------------------------
+# --- validation: the annotated type, finite floats, and the check each field declares -------------------
 
 
-def _field_problem(name: str, value, default) -> str | None:
-    """What is wrong with one config field, judged by its name (None if nothing). Rules:
-    any float must be finite; counts (n, m, n_*, batch_size, ...) are positive integers unless their
-    default is 0; *steps* / *_every are non-negative and fit int32; learning rates are positive; densities
-    (feature_prob, 1 - S) lie in (0, 1]; sparsities in [0, 1); importances and weight decays are >= 0;
-    seeds are integers in [0, 2**32)."""
-    low = name.lower()
-    values = list(value) if isinstance(value, (tuple, list)) else [value]
-    numbers = [v for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)]
-    for v in numbers:
-        if not math.isfinite(v):
-            return f"{name} must be finite, got {v}"
-    if not numbers:
-        return None
-    count_names = ("n", "m", "batch_size", "chunk_steps", "log_every", "eval_batches")
-    is_count = low in count_names or low.startswith("n_")
-    zero_ok = isinstance(default, int) and not isinstance(default, bool) and default == 0
-    counted = low.startswith("n_") or low in count_names
-    if is_count and not zero_ok and any(not isinstance(v, (int, np.integer)) or v <= 0 for v in numbers):
-        return f"{name} must be a positive integer, got {value!r}"
-    if ("steps" in low or low.endswith("_every")) and any(v < 0 or v > MAX_STEPS for v in numbers):
-        return f"{name} must be a non-negative step count below 2**31, got {value!r}"
-    if counted:
-        return None
-    if low in ("lr", "learning_rate") or low.endswith("_lr") or low.startswith("lr_"):
-        if any(v <= 0 for v in numbers):
-            return f"learning rate {name} must be positive, got {value!r}"
-    if "weight_decay" in low and any(v < 0 for v in numbers):
-        return f"{name} must be non-negative, got {value!r}"
-    if ("densit" in low or "feature_prob" in low) and "log" not in low:
-        if any(not 0 < v <= 1 for v in numbers):
-            return f"{name} (density 1 - S) must lie in (0, 1], got {value!r}"
-    if "sparsit" in low and "log" not in low and any(not 0 <= v < 1 for v in numbers):
-        return f"{name} (sparsity S) must lie in [0, 1), got {value!r}"
-    if "importance" in low and any(v < 0 for v in numbers):
-        return f"{name} must be non-negative, got {value!r}"
-    if "seed" in low and any(not isinstance(v, (int, np.integer)) or not 0 <= v < 2**32 for v in numbers):
-        return f"{name} must be an integer in [0, 2**32), got {value!r}"
-    return None
+def _floats(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [v for item in value for v in _floats(item)]
+    is_float = isinstance(value, numbers.Real) and not isinstance(value, (numbers.Integral, bool))
+    return [value] if is_float else []
+
+
+def check_field(config_cls, name: str, value, hints: dict | None = None) -> None:
+    """ConfigError (one line) unless `value` fits field `name` of `config_cls`: its annotated type, finite
+    floats, and the check the field declares (superpose.lab.fields), if any."""
+    hints = _type_hints(config_cls) if hints is None else hints
+    if name in hints:
+        try:
+            _convert(value, hints[name], _Value)
+        except ValueError:
+            raise ConfigError(f"{name} must be {_describe(hints[name])}, got {value!r}") from None
+    if not all(math.isfinite(v) for v in _floats(value)):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    check = declared_check(config_cls, name)
+    problem = check(value) if check is not None else None
+    if problem:
+        raise ConfigError(f"{name} {problem}, got {value!r}")
 
 
 def validate_config(cfg) -> None:
-    """ConfigError if any field breaks the generic rules of `_field_problem` (the script's own
-    __post_init__ checks, if any, have already run)."""
+    """ConfigError (one line) if any field of `cfg` breaks its type, has a NaN or inf, or fails the check it
+    declares (superpose.lab.fields). Rules between fields are the Config's own __post_init__, already run."""
+    hints = _type_hints(type(cfg))
     for f in dataclasses.fields(cfg):
-        default = f.default if f.default is not dataclasses.MISSING else None
-        problem = _field_problem(f.name, getattr(cfg, f.name), default)
-        if problem:
-            raise ConfigError(problem)
+        if hasattr(cfg, f.name):
+            check_field(type(cfg), f.name, getattr(cfg, f.name), hints)

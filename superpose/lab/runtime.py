@@ -64,14 +64,15 @@ _CACHE_THRESHOLDS = {
 
 
 def compilation_cache_dir(environ=os.environ) -> Path | None:
-    """Where JAX's persistent compilation cache goes, or None for no cache. SUPERPOSE_COMPILATION_CACHE=DIR
-    moves it and =0, =off or empty turns it off; otherwise a user's own JAX_COMPILATION_CACHE_DIR, else
-    $XDG_CACHE_HOME/superpose/jax (if absolute), else ~/.cache/superpose/jax. Reads `environ` only."""
+    """Where JAX's persistent compilation cache goes, or None for none. SUPERPOSE_COMPILATION_CACHE=DIR
+    moves it and =0, =off or empty turns it off (a JAX_COMPILATION_CACHE_DIR the user set still applies, as
+    JAX reads it); otherwise a user's own JAX_COMPILATION_CACHE_DIR, else $XDG_CACHE_HOME/superpose/jax
+    (if absolute), else ~/.cache/superpose/jax. Reads `environ` only."""
     if CACHE_ENV in environ:
         value = environ[CACHE_ENV].strip()
-        return None if value.lower() in _CACHE_OFF else Path(value).expanduser()
+        return None if value.lower() in _CACHE_OFF else Path(value).expanduser().absolute()
     if environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return Path(environ["JAX_COMPILATION_CACHE_DIR"]).expanduser()
+        return Path(environ["JAX_COMPILATION_CACHE_DIR"]).expanduser().absolute()
     xdg = environ.get("XDG_CACHE_HOME", "")
     if os.path.isabs(xdg):  # the XDG spec says to ignore a relative path
         base = Path(xdg)
