@@ -34,6 +34,8 @@ class TiedModel:
     b [n_features]. Subclasses define `hidden` and `output` nonlinearities."""
 
     def init(self, key, n_features: int, n_hidden: int) -> dict:
+        """ONE model's parameters from a typed key: W [n_hidden, n_features] Xavier-normal, b [n_features] zero.
+        Override to change the initialisation; the sweep vmaps this over instances."""
         return {
             "W": xavier_normal(key, (n_hidden, n_features)),
             "b": jnp.zeros((n_features,), jnp.float32),
@@ -48,9 +50,11 @@ class TiedModel:
         return params["W"].T @ h + params["b"][:, None]
 
     def apply(self, params, x):
+        """x [n_features, batch] -> x' [n_features, batch] for ONE model (batch columns, h = W x)."""
         return self.output(params, self.hidden(params, x))
 
     def target(self, x):
+        """What x' should match in the importance-weighted loss: x itself for an autoencoder."""
         return x
 
 
@@ -81,6 +85,7 @@ class AbsMLP:
     W1 [n_hidden, n_features], W2 [n_features, n_hidden], b [n_features]."""
 
     def init(self, key, n_features: int, n_hidden: int) -> dict:
+        """W1 [n_hidden, n_features], W2 [n_features, n_hidden] Xavier-normal; b [n_features] zero."""
         k1, k2 = jax.random.split(key)
         return {
             "W1": xavier_normal(k1, (n_hidden, n_features)),
@@ -89,6 +94,7 @@ class AbsMLP:
         }
 
     def apply(self, params, x):
+        """x [n_features, batch] -> y' [n_features, batch]."""
         h = jax.nn.relu(params["W1"] @ x)
         return jax.nn.relu(params["W2"] @ h + params["b"][:, None])
 

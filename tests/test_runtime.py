@@ -153,3 +153,25 @@ def test_second_run_loads_its_executables_from_the_cache(tmp_path):
     assert warm["compile_cache"]["hits"] > 0 and warm["compile_cache"]["misses"] == 0, warm
     assert warm["xla_compile_s"] == 0 and warm["compile_cache"]["retrieval_s"] > 0
     assert warm["compile_s"] >= warm["trace_s"] + warm["compile_cache"]["retrieval_s"] - 0.01
+
+
+def test_compile_timer_splits_jax_events():
+    """Driven with the events JAX fires (jax 0.10): per backend step, a cache request, maybe a hit and its
+    retrieval time, then the backend duration, which on a hit covers the cache read."""
+    from superpose.lab import lineage
+
+    timer = lineage.CompileTimer()
+    timer.cache_dir = "/some/dir"
+    timer._on_duration("/jax/core/compile/jaxpr_trace_duration", 0.25)
+    timer._on_duration("/jax/core/compile/jaxpr_to_mlir_module_duration", 0.25)
+    timer._on_event("/jax/compilation_cache/compile_requests_use_cache")  # a miss: compiled
+    timer._on_duration("/jax/core/compile/backend_compile_duration", 2.0)
+    timer._on_event("/jax/compilation_cache/compile_requests_use_cache")  # a hit: loaded
+    timer._on_event("/jax/compilation_cache/cache_hits")
+    timer._on_duration("/jax/compilation_cache/compile_time_saved_sec", 1.5)
+    timer._on_duration("/jax/compilation_cache/cache_retrieval_time_sec", 0.125)
+    timer._on_duration("/jax/core/compile/backend_compile_duration", 0.25)
+    assert (timer.seconds, timer.trace_s, timer.xla_compile_s) == (2.75, 0.5, 2.0)
+    assert timer.cache_report() == {"dir": "/some/dir", "hits": 1, "misses": 1, "retrieval_s": 0.125}
+    timer.cache_dir = None  # JAX counts requests even with no cache directory: no misses then
+    assert timer.cache_report() == {"dir": None, "hits": 1, "misses": 0, "retrieval_s": 0.125}

@@ -19,23 +19,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from superpose.config import ConfigError, make_hyper
-from superpose.lab import Experiment, cli, main, store
-from superpose.lab.overrides import apply_overrides, config_from_dict, parse_value
+from superpose.lab import Experiment, cli, main, registry, store
+from superpose.lab.fields import Check, count, declared_check, nonnegative, positive, probability, seed, steps
+from superpose.lab.overrides import apply_overrides, config_from_dict, parse_value, validate_config
 from superpose.sweep import Sweep
 
 
 @dataclasses.dataclass(frozen=True)
 class ToyConfig:
-    n_features: int = 5
-    n_hidden: int = 2
-    densities: tuple[float, ...] = (1.0, 0.1)
-    importance: tuple[float, ...] = (1.0, 0.9)
-    p_active: float = 0.5  # a name the generic validator does not know: the library must catch it
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    n_steps: int = 100
-    warmup_steps: int = 0
-    seed: int = 0
+    n_features: int = count(5)
+    n_hidden: int = count(2)
+    densities: tuple[float, ...] = probability((1.0, 0.1))
+    importance: tuple[float, ...] = nonnegative((1.0, 0.9))
+    p_active: float = 0.5  # no declared check (only: a finite number): the library must catch a bad value
+    lr: float = positive(1e-3)
+    weight_decay: float = nonnegative(0.0)
+    n_steps: int = steps(100)
+    warmup_steps: int = steps(0, minimum=0)
+    seed: int = seed(0)
     model: Literal["relu", "linear"] = "relu"
     tag: str = ""
     flag: bool = False
@@ -140,6 +141,140 @@ def test_parse_value_forms():
     for text, typ in [("2.5", int), ("abc", float), ("maybe", bool), ("sigmoid", Literal["relu"])]:
         with pytest.raises(ValueError):
             parse_value(text, typ)
+    assert parse_value("2.0", int) == 2 and parse_value("YES", bool) is True and parse_value("0", bool) is False
+    assert parse_value("null", tuple[float, ...] | None) is None
+    assert parse_value("(1, 0.5)", tuple[int, float]) == (1, 0.5)
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=5), st.booleans())
+def test_text_and_json_walk_to_the_same_value(values, brackets):
+    text = ",".join(repr(v) for v in values)
+    parsed = parse_value(f"({text})" if brackets else text, tuple[float, ...])
+    assert parsed == tuple(values) == config_from_dict(Undeclared, {"ratios": values}).ratios
+    assert apply_overrides(Undeclared(), [f"ratios={text}"]).ratios == parsed
+
+
+# --- declared checks: a rule is what a field declares, never what its name suggests ----------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Undeclared:
+    densityish: float = 0.5  # names that once implied rules: with no declared check they get none
+    n_layers: int = 3
+    my_seed: int = 0
+    lr: float = 1e-3
+    x: float = probability(0.5)
+    ratios: tuple[float, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossField:
+    low: float = nonnegative(0.0)
+    high: float = nonnegative(1.0)
+
+    def __post_init__(self):
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} must not exceed high {self.high}")
+        if self.high == 42:
+            raise ConfigError("high must not be 42")
+
+
+def test_a_field_name_implies_no_rule():
+    cfg = apply_overrides(Undeclared(), ["densityish=5.0", "n_layers=-2", "my_seed=-1", "lr=-1", "ratios=-3,7"])
+    assert (cfg.densityish, cfg.n_layers, cfg.my_seed, cfg.lr, cfg.ratios) == (5.0, -2, -1, -1.0, (-3.0, 7.0))
+    for override, message in [
+        ("densityish=nan", "densityish must be finite"),  # every float field: finite
+        ("ratios=1,inf", "ratios must be finite"),
+        ("x=1.5", "x must be in (0, 1], got 1.5"),  # the declared check, on a name that says nothing
+        ("x=0", "x must be in (0, 1]"),
+    ]:
+        with pytest.raises(ConfigError, match=None) as e:
+            apply_overrides(Undeclared(), [override])
+        assert message in str(e.value)
+    assert apply_overrides(Undeclared(), ["x=1"]).x == 1.0
+
+
+def test_validate_config_checks_types_and_checks_of_configs_built_in_python():
+    validate_config(ToyConfig())
+    for bad, message in [
+        (ToyConfig(n_features=2.5), "n_features must be an integer"),
+        (ToyConfig(n_features=True), "n_features must be an integer"),  # a bool is not a count
+        (ToyConfig(n_hidden=np.int64(0)), "n_hidden must be a positive integer"),
+        (ToyConfig(densities=(0.5, np.float32(1.5))), "densities must be in (0, 1]"),
+        (ToyConfig(lr="fast"), "lr must be a number"),
+        (ToyConfig(model="sigmoid"), "model must be one of relu, linear"),
+        (Undeclared(x=None), "x must be a number"),
+    ]:
+        with pytest.raises(ConfigError) as e:
+            validate_config(bad)
+        assert message in str(e.value) and "\n" not in str(e.value)
+    validate_config(ToyConfig(n_hidden=np.int64(3), lr=np.float32(0.5), limit=None))
+
+
+def test_cross_field_rules_live_in_post_init():
+    assert apply_overrides(CrossField(), ["low=0.5"]).low == 0.5
+    with pytest.raises(ConfigError, match="invalid config: low 2.0 must not exceed high 1.0"):
+        apply_overrides(CrossField(), ["low=2"])
+    with pytest.raises(ConfigError, match="invalid config: high must not be 42"):
+        apply_overrides(CrossField(), ["high=42"])
+    with pytest.raises(ConfigError, match="low must be non-negative"):  # a field's own check comes first
+        apply_overrides(CrossField(), ["low=-5"])
+    with pytest.raises(store.RunError, match="config.json: invalid config: low 3.0 must not exceed"):
+        config_from_dict(CrossField, {"low": 3.0})
+
+
+def test_checks_are_plain_callables_and_inherited_with_the_field():
+    @dataclasses.dataclass(frozen=True)
+    class Odd:
+        n: int = dataclasses.field(default=3, metadata={"check": lambda v: None if v % 2 else "must be odd"})
+
+    @dataclasses.dataclass(frozen=True)
+    class Child(ToyConfig):
+        n_features: int = 7  # a new default; the check is still count()'s
+
+    with pytest.raises(ConfigError, match="n must be odd, got 4"):
+        apply_overrides(Odd(), ["n=4"])
+    assert declared_check(Child, "n_features") is declared_check(ToyConfig, "n_features")
+    with pytest.raises(ConfigError, match="n_features must be a positive integer"):
+        apply_overrides(Child(), ["n_features=0"])
+
+
+def _experiment_fields():
+    for name in registry.available():
+        cls = registry.load_experiment(name).config_cls
+        for f in dataclasses.fields(cls):
+            yield pytest.param(name, f.name, id=f"{name}.{f.name}")
+
+
+def _out_of_range(check: Check) -> list:
+    """Values just outside `check`'s interval (its ends if open, one past them if closed)."""
+    bad = []
+    if math.isfinite(check.low):
+        bad.append(check.low if check.low_open else check.low - 1)
+    if math.isfinite(check.high):
+        bad.append(check.high if check.high_open else check.high + 1)
+    if check.integer:
+        bad.append(0.5 + max(check.low, 0))  # not an integer, though it may lie inside
+    return bad
+
+
+@pytest.mark.parametrize("name, field", list(_experiment_fields()))
+def test_every_experiment_field_declares_a_check_that_rejects_out_of_range_values(name, field):
+    exp = registry.load_experiment(name)
+    cfg = exp.make_config(quick=True)
+    check = declared_check(exp.config_cls, field)
+    assert check is not None, f"{name}.Config.{field} declares no check (superpose.lab.fields)"
+    validate_config(cfg)
+    assert check(getattr(cfg, field)) is None and check(getattr(exp.make_config(), field)) is None
+    assert isinstance(check, Check)
+    sequence = isinstance(getattr(cfg, field), tuple)
+    for value in _out_of_range(check):
+        text = repr(value) + ("," if sequence else "")
+        with pytest.raises(ConfigError) as e:
+            apply_overrides(cfg, [f"{field}={text}"])
+        message = str(e.value)
+        assert message.startswith(f"{field} ") or message.startswith(f"--set {field}="), message
+        assert "\n" not in message
 
 
 # --- every bad input through the entry point -----------------------------------------------------------
@@ -157,11 +292,13 @@ def test_parse_value_forms():
         ("importance=1,nan", ["importance must be finite"]),
         ("importance=inf", ["importance must be finite"]),
         ("importance=-1", ["importance must be non-negative"]),
-        ("lr=-0.001", ["learning rate lr must be positive"]),
-        ("lr=0", ["learning rate lr must be positive"]),
+        ("lr=-0.001", ["lr must be positive"]),
+        ("lr=0", ["lr must be positive"]),
         ("lr=nan", ["lr must be finite"]),
         ("n_steps=-5", ["n_steps must be a positive integer"]),
-        ("warmup_steps=-1", ["warmup_steps must be a non-negative step count"]),
+        ("warmup_steps=-1", ["warmup_steps must be a non-negative integer below 2**31"]),
+        ("n_steps=2147483648", ["n_steps must be a positive integer below 2**31"]),
+        ("p_active=inf", ["p_active must be finite"]),
         ("weight_decay=-1", ["weight_decay must be non-negative"]),
         ("seed=-1", ["seed must be an integer in [0, 2**32)"]),
         ("n_steps=abc", ["n_steps='abc'", "expected an integer"]),
@@ -206,7 +343,7 @@ def test_bad_device_counts(capsys, tmp_path, devices, fragment):
         ("n_hidden=-1", "n_hidden must be a positive integer"),
         ("importance_ratio=nan", "importance_ratio must be finite"),
         ("importance_ratio=inf", "importance_ratio must be finite"),
-        ("lr=-1e-3", "learning rate lr must be positive"),
+        ("lr=-1e-3", "lr must be positive"),
         ("n_steps=-100", "n_steps must be a positive integer"),
         ("n_steps=1500", "n_steps (1500) must be a multiple of chunk_steps (1000)"),  # TrainConfig's check
         ("n_seeds=0", "n_seeds must be a positive integer"),

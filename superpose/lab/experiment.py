@@ -38,6 +38,19 @@ class Diverged(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
+    """One experiment, as the run store and the `superpose` command see it.
+
+    name:        unique; runs go to runs/<name>/ (letters, digits and _)
+    config_cls:  a frozen dataclass whose defaults are the full scale; fields declare their checks
+                 (superpose.lab.fields) and have types `--set KEY=VALUE` can parse
+    train:       train(cfg, ctx) -> {name: instance-first array}; every sweep through ctx.sweep(name, Sweep(...))
+                 so it checkpoints, resumes and honours --devices; everything else must be deterministic
+    analyze:     analyze(cfg, arrays) -> summary dict with "checks": [{name, passed, value, expected}, ...]
+    plot:        plot(cfg, arrays, out_dir) -> [figure paths], from the arrays alone (`superpose plot` reruns it)
+    quick:       overrides of the config for --quick (small enough for CI)
+    description: shown by --help; its first line by `superpose experiments`
+    """
+
     name: str
     config_cls: type
     train: Callable

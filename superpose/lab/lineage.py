@@ -42,7 +42,8 @@ class CompileTimer:
 
     @property
     def misses(self) -> int:
-        return self.requests - self.hits
+        # JAX fires the request event whenever the cache is enabled (its default), directory set or not.
+        return self.requests - self.hits if self.cache_dir else 0
 
     def _on_duration(self, event: str, duration: float, **_) -> None:
         with self._lock:
