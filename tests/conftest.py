@@ -9,6 +9,9 @@
 - Strict rank promotion: silent broadcasting (importance [n] against a batch) raises instead.
 - Key-reuse checking: using a jax.random key twice raises. The library works under it (the hash RNG reads a
   key's bits with key_data, which the checker does not count as a use, so reuse there goes unseen).
+- JAX's persistent compilation cache, as the entry points use it (superpose.lab.runtime): per user, moved
+  or turned off by SUPERPOSE_COMPILATION_CACHE. Compile counting in tests reads the in-memory jit caches,
+  which a persistent-cache hit fills just the same, so the counts stay truthful.
 - Hypothesis: no deadline (compile time would trip it) and few examples, since each example is cheap but
   the suite must stay fast; CI=true selects a slightly larger "ci" profile.
 """
@@ -22,6 +25,10 @@ os.environ["XLA_FLAGS"] = " ".join(
 
 import jax  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
+
+from superpose.lab import runtime  # noqa: E402
+
+runtime.use_compilation_cache()
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_debug_key_reuse", True)

@@ -133,12 +133,72 @@ def test_boundaries_continuous_and_meet_at_triple_point():
     np.testing.assert_allclose(np.ptp(theory.losses_n3m2(r_t, s_t)), 0, atol=1e-12)
 
 
-@given(r=importances, s=densities)
-def test_phase_is_the_argmin_and_each_phase_occurs(r, s):
-    assert theory.phase_n2m1(r, s) == np.argmin(theory.losses_n2m1(r, s))
+def paper_boundary_n2m1(r):
+    """Paper section 6, written out here rather than taken from theory: antipodal superposition wins for
+    s < 4r/(2+5r) when r <= 1 and for s < 4/(5+2r) when r >= 1."""
+    return 4 * r / (2 + 5 * r) if r <= 1 else 4 / (5 + 2 * r)
+
+
+@given(r=st.one_of(st.floats(0.1, 0.95), st.floats(1.05, 10.0)), factor=st.floats(1.03, 3.0))
+def test_phases_on_either_side_of_the_paper_boundaries(r, factor):
+    """theory's phases (argmins of its closed forms) against the paper's boundary formulas, a few percent
+    either side: below, antipodal; above, the less important feature dropped (the extra for r < 1,
+    feature 1 for r > 1). For n=3, m=2 the extra pairs with a feature below 4r/(2+5r) when r < 1; when
+    r > 1 features 1 and 2 pair up below 4/7, and whichever is dropped above it is one of them."""
+    s_star = paper_boundary_n2m1(r)
+    below, above = s_star / factor, s_star * factor
+    assert theory.phase_n2m1(r, below) == 1
+    if above <= 1:
+        assert theory.phase_n2m1(r, above) == (0 if r < 1 else 2)
+    s3 = s_star if r < 1 else 4 / 7
+    assert theory.phase_n3m2(r, s3 / factor) == (2 if r < 1 else 3)
+    if s3 * factor <= 1:
+        assert theory.phase_n3m2(r, s3 * factor) == (0 if r < 1 else 1)
+
+
+@pytest.mark.parametrize(
+    "r, s, n2m1, n3m2",
+    [
+        (0.1, 0.5, 0, 0),  # unimportant, dense extra: dropped in both diagrams
+        (10.0, 0.5, 2, 1),  # important, dense extra: it keeps a dimension, a unit feature goes
+        (0.5, 0.1, 1, 2),  # sparse, r < 1: the extra goes antipodal with a unit feature
+        (5.0, 0.1, 1, 3),  # sparse, r > 1: for n=3 the extra is dedicated, features 1 and 2 antipodal
+        (0.3, 0.9, 0, 0),
+        (3.0, 0.9, 2, 1),
+    ],
+)
+def test_phases_at_named_points_far_from_the_boundaries(r, s, n2m1, n3m2):
+    assert int(theory.phase_n2m1(r, s)) == n2m1
+    assert int(theory.phase_n3m2(r, s)) == n3m2
+
+
+def test_three_phases_meet_at_the_triple_point():
+    """Around (1, 4/7) the n=2 diagram shows all three phases within a few percent in r and s: antipodal
+    below, drop the extra up-left, drop feature 1 up-right; away from it, one phase per quadrant."""
+    r_t, s_t = 1.0, 4 / 7
+    assert theory.TRIPLE_POINT == pytest.approx((r_t, s_t))
+    for eps in (0.02, 0.1):
+        assert theory.phase_n2m1(r_t, s_t * (1 - eps)) == 1
+        assert theory.phase_n2m1(r_t * (1 - eps), s_t * (1 + eps)) == 0
+        assert theory.phase_n2m1(r_t * (1 + eps), s_t * (1 + eps)) == 2
+    # the boundary curves both end at the triple point, so just left and right of r = 1 the phase flips
+    # from antipodal to dropped at s = 4/7 (to within the curves' slope over the step in r)
+    for r in (0.999, 1.001):
+        assert theory.phase_n2m1(r, s_t * 0.99) == 1 and theory.phase_n2m1(r, s_t * 1.01) != 1
+
+
+def test_phase_grid_is_elementwise_and_every_phase_occurs():
     R, S = np.meshgrid(np.geomspace(0.1, 10, 25), np.geomspace(0.01, 1, 25), indexing="ij")
-    assert set(np.unique(theory.phase_n2m1(R, S))) == {0, 1, 2}
-    assert set(np.unique(theory.phase_n3m2(R, S))) == {0, 1, 2, 3}
+    grid2, grid3 = theory.phase_n2m1(R, S), theory.phase_n3m2(R, S)
+    assert grid2.shape == grid3.shape == R.shape
+    assert set(np.unique(grid2)) == {0, 1, 2}
+    assert set(np.unique(grid3)) == {0, 1, 2, 3}
+    i, j = 3, 20  # a grid call agrees with scalar calls at the same point
+    assert grid2[i, j] == theory.phase_n2m1(R[i, j], S[i, j])
+    assert grid3[i, j] == theory.phase_n3m2(R[i, j], S[i, j])
+    # the antipodal region of the n=2 diagram is exactly the set below the paper's boundary
+    below = S < np.vectorize(paper_boundary_n2m1)(R)
+    assert np.array_equal(grid2 == 1, below)
 
 
 def test_log_distance():

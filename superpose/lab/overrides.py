@@ -64,7 +64,9 @@ class _Text:
     @classmethod
     def leaf(cls, text: str, typ):
         text = text.strip()
-        if typ is bool and text.lower() in cls.TRUE + cls.FALSE:
+        if typ is bool:
+            if text.lower() not in cls.TRUE + cls.FALSE:
+                raise ValueError(text)
             return text.lower() in cls.TRUE
         if typ is int:
             try:
@@ -76,10 +78,8 @@ class _Text:
                 return int(value)
         if typ is float:
             return float(text)
-        if typ is str:
+        if typ in (str, typing.Any):  # text is text
             return text
-        if typ is bool:
-            raise ValueError(text)
         raise ConfigError(f"a field of type {_describe(typ)} cannot be set from the command line")
 
 
@@ -223,7 +223,7 @@ def config_from_dict(config_cls, values: dict, source="config.json"):
 def _floats(value) -> list:
     if isinstance(value, (tuple, list)):
         return [v for item in value for v in _floats(item)]
-    is_float = isinstance(value, numbers.Real) and not isinstance(value, (numbers.Integral, bool))
+    is_float = isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral)
     return [value] if is_float else []
 
 
