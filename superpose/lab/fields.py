@@ -13,7 +13,8 @@ the value (each element of a tuple or list). A field's name implies nothing. A c
 `value -> None | str`: None when the value passes, else a phrase completing "NAME ...", e.g. "must be odd"
 (declare one as `dataclasses.field(default=..., metadata={"check": fn})`). A subclass that redeclares a field
 only to change its default (`n_features: int = 3`) keeps the check of the class it inherits the field from.
-Rules between fields belong in the Config's `__post_init__` (raise ValueError or ConfigError).
+Rules between fields belong in the Config's `__post_init__` (raise ValueError or ConfigError). In a class
+body a field named like a helper (`seed: int = seed(0)`) hides the helper from the fields after it: put it last.
 Does not: parse or convert values (overrides.py).
 """
 
