@@ -91,14 +91,21 @@ def test_warm_start_replaces_W_only_where_given():
 def test_quick_run_checks(tmp_path):
     from superpose.lab import main
 
-    main(nu.EXPERIMENT, ["--quick", "--runs-dir", str(tmp_path), "--quiet"])
+    code = main(nu.EXPERIMENT, ["--quick", "--runs-dir", str(tmp_path), "--quiet"])
     (summary_path,) = tmp_path.glob("nonuniform/*/summary.json")
     summary = json.loads(summary_path.read_text())
-    checks = {c["name"]: c for c in summary["checks"]}
+    failed = [c for c in summary["checks"] if not c["passed"]]
+    assert code == 0 and not failed, failed
+    names = [c["name"] for c in summary["checks"]]
+    for prefix in (
+        "loss curves of pentagon and two digons cross",
+        "best fit snaps from pentagon to two digons",
+        "denser feature 0 repels the others",
+        "norm against bias",
+    ):
+        assert sum(name.startswith(prefix) for name in names) == 1, (prefix, names)
     assert 1.5 <= 1 / summary["loss_crossing_ratio"] <= 6.0
     assert np.isfinite(summary["snap_ratio"]) and summary["snap_ratio"] < 1
-    repel = next(c for name, c in checks.items() if name.startswith("denser feature 0 repels"))
-    assert repel["passed"], repel
     assert summary["norm_vs_bias"]["squared_form_corr"] > 0.7
     assert (summary_path.parent / "nonuniform.png").exists()
 

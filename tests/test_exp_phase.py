@@ -29,7 +29,7 @@ def test_quick_run_passes_its_checks(tmp_path, name, n_phases):
     assert match["cells"] == 36
     assert match["fraction_away"] >= 0.8
     assert match["cells_away"] >= 24  # the margin leaves most of the grid counted
-    assert all(c["passed"] for c in summary["checks"])
+    assert all(c["passed"] for c in summary["checks"]) and len(summary["checks"]) == 2
     assert (run_dir / f"{name}.png").exists()
     # The summary is reproducible from the stored arrays alone.
     arrays = dict(np.load(run_dir / "results.npz"))

@@ -33,6 +33,7 @@ def test_uniform_quick_checks_pass(tmp_path):
     summary = json.loads(summary_path.read_text())
     failed = [c for c in summary["checks"] if not c["passed"]]
     assert code == 0 and not failed, failed
+    assert len(summary["checks"]) == 2  # plateau and geometries, for the one quick case (n=100)
     plateau = summary["n100"]["plateau_half"]
     assert plateau["points"] >= 1 and all(abs(d - 0.5) <= 0.05 for d in plateau["d_star"])
     assert {p.name for p in summary_path.parent.glob("*.png")} == {"uniform.png", "dimensionality.png"}

@@ -137,10 +137,19 @@ def test_is_regular_polygon(k, phase, scale, perm_seed):
     assert not metrics.is_regular_polygon(bent, k)
 
 
-def test_angles_2d_gaps_sum_to_360():
-    idx, gaps = metrics.angles_2d(testing.regular_polygon(5, phase=1.0))
-    assert sorted(idx.tolist()) == list(range(5))
-    assert gaps.sum() == pytest.approx(360.0)
+@given(offset=st.floats(0, 360), scale=st.floats(0.6, 2.0))
+def test_angles_2d_orders_features_by_angle(offset, scale):
+    """Features at 10, 100 and 250 degrees (plus the offset), listed out of order, with a short feature that
+    is not represented: the represented ones come back in angular order with gaps 90, 150 and 120 degrees,
+    rotated to start from whichever lies first in [0, 360)."""
+    angles = np.radians(offset + np.array([250.0, 10.0, 0.0, 100.0]))
+    W = scale * np.stack([np.cos(angles), np.sin(angles)])
+    W[:, 2] *= 0.1 / scale  # norm 0.1: below the representation threshold
+    idx, gaps = metrics.angles_2d(W)
+    cycle, cycle_gaps = [1, 3, 0], [90.0, 150.0, 120.0]  # 10 -> 100 -> 250 -> 10 degrees
+    k = cycle.index(int(idx[0]))
+    assert idx.tolist() == cycle[k:] + cycle[:k]
+    np.testing.assert_allclose(gaps, cycle_gaps[k:] + cycle_gaps[:k], atol=1e-6)
     with pytest.raises(ValueError, match="n_hidden = 2"):
         metrics.angles_2d(np.eye(3))
 
@@ -171,6 +180,18 @@ def test_nearest_geometry():
     assert metrics.nearest_geometry(0.51) == "digon"
 
 
-def test_nearest_geometry_picks_the_nearest():
-    for name, value in metrics.GEOMETRY_FRACTIONS.items():
-        assert metrics.nearest_geometry(value) == name
+@pytest.mark.parametrize(
+    "d, name",
+    [
+        (0.39, "pentagon"),  # within 0.03 of both 2/5 and 3/8: the nearer one, 2/5, wins
+        (0.385, "square antiprism"),  # just below the midpoint 0.3875
+        (0.36, "square antiprism"),
+        (0.34, None),  # more than 0.03 below 3/8, and nothing lower
+        (0.69, "triangle"),  # between 2/3 and 3/4, nearer 2/3
+        (0.73, "tetrahedron"),
+        (0.98, "dedicated"),
+        (0.465, None),  # between 2/5 and 1/2, more than 0.03 from both
+    ],
+)
+def test_nearest_geometry_picks_the_nearest(d, name):
+    assert metrics.nearest_geometry(d) == name

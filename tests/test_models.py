@@ -70,10 +70,40 @@ def test_abs_mlp_target_is_abs_and_has_an_exact_solution(x):
     np.testing.assert_array_equal(np.asarray(model.apply(params, x)), np.abs(x))
 
 
-@pytest.mark.parametrize("model", TIED, ids=lambda m: type(m).__name__)
-def test_tied_models_are_autoencoders(model):
-    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
-    np.testing.assert_array_equal(np.asarray(model.target(x)), x)
+@given(st.data())
+def test_only_relu_hidden_has_a_privileged_basis(draw):
+    """Rotating the hidden space (W -> R W) leaves W^T W, hence Linear's and ReluOutput's outputs, unchanged;
+    ReluHidden keeps its output only under relabellings of the neurons (R a permutation), since the hidden
+    ReLU acts neuron by neuron."""
+    m, n = draw.draw(st.sampled_from(SHAPES))
+    params = models.ReluOutput().init(jax.random.key(draw.draw(st.integers(0, 1000))), n, m)
+    x = draw.draw(inputs(n, low=0.0))
+    R = draw.draw(testing.rotations(m))
+    rotated = dict(params, W=jnp.asarray(R @ np.asarray(params["W"], np.float64), jnp.float32))
+    for model in (models.Linear(), models.ReluOutput()):
+        np.testing.assert_allclose(model.apply(rotated, x), model.apply(params, x), rtol=1e-5, atol=1e-5)
+    P = np.eye(m)[draw.draw(testing.permutations(m))]
+    permuted = dict(params, W=jnp.asarray(P @ np.asarray(params["W"]), jnp.float32))
+    hidden = models.ReluHidden()
+    np.testing.assert_allclose(hidden.apply(permuted, x), hidden.apply(params, x), rtol=1e-5, atol=1e-5)
+
+
+def test_rotating_the_hidden_space_changes_relu_hidden():
+    # By hand: W = I (m = n = 2), x = (1, 0.5) gives h = (1, 0.5) and x' = x. Rotating by 90 degrees,
+    # W' = [[0, -1], [1, 0]]: W' x = (-0.5, 1), the ReLU zeroes the first neuron, x' = W'^T (0, 1) = (1, 0).
+    x = np.array([[1.0], [0.5]], np.float32)
+    params = {"W": jnp.eye(2), "b": jnp.zeros(2)}
+    rotated = {"W": jnp.asarray([[0.0, -1.0], [1.0, 0.0]]), "b": jnp.zeros(2)}
+    np.testing.assert_allclose(models.ReluHidden().apply(params, x), x)
+    np.testing.assert_allclose(models.ReluHidden().apply(rotated, x), [[1.0], [0.0]], atol=1e-7)
+    np.testing.assert_allclose(models.ReluOutput().apply(rotated, x), x, atol=1e-7)
+    # and generically: a random rotation of random weights moves ReluHidden's outputs on [0, 1] inputs
+    W = np.asarray(models.ReluHidden().init(jax.random.key(0), 8, 3)["W"], np.float64)
+    R, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))
+    xs = np.random.default_rng(1).uniform(size=(8, 64)).astype(np.float32)
+    out = models.ReluHidden().apply({"W": jnp.asarray(W, jnp.float32), "b": jnp.zeros(8)}, xs)
+    out_rot = models.ReluHidden().apply({"W": jnp.asarray(R @ W, jnp.float32), "b": jnp.zeros(8)}, xs)
+    assert np.max(np.abs(np.asarray(out_rot) - np.asarray(out))) > 0.05
 
 
 N_BIG, BATCH_BIG = 8, 1 << 15
@@ -99,15 +129,31 @@ def test_zero_weights_give_the_closed_form_loss(features, seed):
     assert abs(loss - expected) <= 5 * np.sqrt(var) + 1e-6 * expected + 1e-9, (loss, expected)
 
 
-def test_init_shapes_and_scale():
-    """Xavier-normal per single model: std sqrt(2 / (m + n)), biases zero."""
+@pytest.mark.parametrize("model", [models.ReluOutput(), models.AbsMLP()], ids=lambda m: type(m).__name__)
+def test_init_is_xavier_normal_per_model(model):
+    """Xavier-normal per single model: every weight matrix has mean 0 and std sqrt(2 / (m + n)), biases are
+    zero; the same key gives the same weights, another key other weights; and the parameters fit apply
+    (x [n, batch] -> [n, batch]) with m hidden units."""
     n, m = 120, 80
-    params = models.ReluOutput().init(jax.random.key(0), n, m)
-    assert params["W"].shape == (m, n) and params["b"].shape == (n,)
-    assert np.all(np.asarray(params["b"]) == 0)
-    assert np.std(np.asarray(params["W"])) == pytest.approx(np.sqrt(2 / (n + m)), rel=0.05)
-    untied = models.AbsMLP().init(jax.random.key(0), 5, 3)
-    assert {k: v.shape for k, v in untied.items()} == {"W1": (3, 5), "W2": (5, 3), "b": (5,)}
+    params = model.init(jax.random.key(0), n, m)
+    std = np.sqrt(2 / (n + m))
+    for name, value in params.items():
+        value = np.asarray(value)
+        if name == "b":
+            assert np.all(value == 0)
+            continue
+        assert np.std(value) == pytest.approx(std, rel=0.05), name
+        assert abs(np.mean(value)) < 4 * std / np.sqrt(value.size), name
+        assert sorted(value.shape) == [m, n], name
+    again, other = model.init(jax.random.key(0), n, m), model.init(jax.random.key(1), n, m)
+    for name in params:
+        np.testing.assert_array_equal(np.asarray(again[name]), np.asarray(params[name]))
+        if name != "b":
+            assert not np.allclose(np.asarray(other[name]), np.asarray(params[name])), name
+    x = np.random.default_rng(0).uniform(size=(n, 3)).astype(np.float32)
+    assert np.asarray(model.apply(params, x)).shape == (n, 3)
+    W_in = params["W"] if "W" in params else params["W1"]
+    assert np.asarray(W_in @ x).shape == (m, 3)  # m hidden units
 
 
 def test_importance_weights_the_loss():
@@ -121,9 +167,23 @@ def test_importance_weights_the_loss():
     np.testing.assert_allclose(masked, (np.sum(np.asarray(x) ** 2) - 2**2 - 3**2) / 8)
 
 
-def test_registry():
-    for name, cls in models.MODELS.items():
-        assert isinstance(models.get_model(name), cls)
+def test_registry_names_the_paper_models():
+    """Each name builds the model with the paper's equations, seen on hand-computed outputs: W = [[1, -1]]
+    (two features antipodal in one dimension), b = 0, inputs (1, 1/4) and (1/4, 1), so W x = +-3/4."""
+    params = {"W": jnp.asarray([[1.0, -1.0]]), "b": jnp.zeros(2)}
+    x = np.array([[1.0, 0.25], [0.25, 1.0]], np.float32)
+    expected = {
+        "linear": [[0.75, -0.75], [-0.75, 0.75]],  # W^T W x, negative outputs included
+        "relu_output": [[0.75, 0.0], [0.0, 0.75]],  # ReLU(W^T W x): the interference is cut off
+        "relu_hidden": [[0.75, 0.0], [0.0, 0.0]],  # ReLU(W x) = 0 for the second input: nothing comes out
+    }
+    for name, want in expected.items():
+        model = models.get_model(name)
+        np.testing.assert_allclose(np.asarray(model.apply(params, x)), want, atol=1e-7, err_msg=name)
+        np.testing.assert_array_equal(np.asarray(model.target(x)), x)  # autoencoders
+    signed = np.array([[-0.5, 0.25]], np.float32)
+    np.testing.assert_array_equal(np.asarray(models.get_model("abs_mlp").target(signed)), [[0.5, 0.25]])
+    assert set(models.MODELS) == {*expected, "abs_mlp"}
     with pytest.raises(ValueError, match="unknown model"):
         models.get_model("relu_everything")
 

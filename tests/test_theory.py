@@ -160,7 +160,8 @@ def test_phases_on_either_side_of_the_paper_boundaries(r, factor):
     "r, s, n2m1, n3m2",
     [
         (0.1, 0.5, 0, 0),  # unimportant, dense extra: dropped in both diagrams
-        (10.0, 0.5, 2, 1),  # important, dense extra: it keeps a dimension, a unit feature goes
+        (10.0, 0.8, 2, 1),  # important, dense extra: it keeps a dimension, a unit feature goes
+        (10.0, 0.4, 2, 3),  # n=3 below 4/7: features 1 and 2 share a dimension antipodally instead
         (0.5, 0.1, 1, 2),  # sparse, r < 1: the extra goes antipodal with a unit feature
         (5.0, 0.1, 1, 3),  # sparse, r > 1: for n=3 the extra is dedicated, features 1 and 2 antipodal
         (0.3, 0.9, 0, 0),
