@@ -2,7 +2,8 @@
 
 Published: dense (S=0) -> the top 2 features orthogonal, the rest dropped; S=0.8 -> four features as two
 antipodal pairs; S=0.9 -> all five as a pentagon. Several seeds per density, the lowest loss kept: 2-D fits
-often stall in local minima (the paper does the same).
+often stall in local minima (the paper does the same). Every instance keeps about n_frames weight snapshots,
+log-spaced over training: `superpose animate` shows density 1, two antipodal pairs and the pentagon forming.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics, plots
-from superpose.config import TrainConfig, geometric_importance, make_hyper, per_feature, per_instance
+from superpose.config import (
+    TrainConfig,
+    geometric_importance,
+    make_hyper,
+    per_feature,
+    per_instance,
+    snapshot_schedule,
+)
 from superpose.data import Independent
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, seed, steps
@@ -32,6 +40,8 @@ class Config:
     n_steps: int = steps(10_000)
     batch_size: int = count(1024)
     lr: float = positive(1e-3)
+    n_frames: int = count(100)  # weight snapshots per instance, log-spaced (0: none)
+    frame_every: int = count(10)  # snapshots fall on multiples of this many steps (the loss-log window)
     seed: int = seed(0)  # root seed
 
 
@@ -58,6 +68,8 @@ def train(cfg: Config, ctx) -> dict:
         cfg.n_hidden,
         batch_size=cfg.batch_size,
         n_steps=cfg.n_steps,
+        log_every=cfg.frame_every,
+        snapshot_steps=snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every) if cfg.n_frames else (),
     )
     result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
     arrays = {
@@ -70,6 +82,10 @@ def train(cfg: Config, ctx) -> dict:
         "seed": coords["seed"],
         "importance": hyper.importance,
     }
+    if cfg.n_frames:
+        arrays.update(
+            snapshot_W=result.snapshots["W"], snapshot_b=result.snapshots["b"], snapshot_steps=result.snapshot_steps
+        )
     best = best_of({"W": arrays["W"], "b": arrays["b"]}, result.final_loss, grid, axis="seed")
     arrays.update(
         best_W=best["W"], best_b=best["b"], best_index=best["best_index"], best_density=densities(cfg)
@@ -129,7 +145,41 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     return [plots.save(fig, f"{out_dir}/intro.png")]
 
 
-EXPERIMENT = Experiment("intro", Config, train, analyze, plot, QUICK, description=__doc__)
+def forming_instances(arrays: dict) -> list[tuple[int, str]]:
+    """(instance, label) of the three fits the animation shows: density 1, an intermediate density whose
+    fit holds two antipodal pairs (else the one nearest 1-S = 0.2, the paper's S = 0.8) and the sparsest."""
+    dens, best = arrays["best_density"], arrays["best_index"]
+    middle = [j for j in range(1, len(dens) - 1) if len(metrics.antipodal_pairs(arrays["best_W"][j])) == 2]
+    if middle:
+        mid = min(middle, key=lambda j: abs(np.log(dens[j] / 0.2)))
+    else:
+        mid = int(np.argmin(np.abs(np.log(dens / 0.2)))) if len(dens) > 2 else len(dens) - 1
+    picks = sorted({0, mid, len(dens) - 1})
+    return [(int(best[j]), f"1-S = {dens[j]:.2g}") for j in picks]
+
+
+def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
+    """Density 1, two antipodal pairs and the pentagon forming side by side, from the stored snapshots."""
+    from superpose.plots.animation import Panel, geometry_animation
+
+    panels = [
+        Panel(arrays["snapshot_W"][i], title=label, importance=arrays["importance"][i], loss=arrays["loss"][i])
+        for i, label in forming_instances(arrays)
+    ]
+    path = geometry_animation(
+        f"{out_dir}/intro_forming",
+        panels,
+        arrays["snapshot_steps"],
+        arrays["log_steps"],
+        title="5 features in 2 dimensions",
+        fps=options.fps,
+        fmt=options.format,
+        progress=options.progress,
+    )
+    return [path]
+
+
+EXPERIMENT = Experiment("intro", Config, train, analyze, plot, QUICK, description=__doc__, animate=animate)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

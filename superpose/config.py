@@ -31,6 +31,7 @@ def _positive_int(name: str, value) -> None:
 MAX_STEPS = 2**31 - 1  # steps are int32 on the device
 CHUNK_TARGET = 1_000  # steps per compiled chunk when derived: progress and checkpoints come that often
 LOG_TARGET = 100  # steps per loss-log window when derived
+MAX_SNAPSHOTS = 2_000  # weight snapshots per run (animations want a few hundred)
 
 
 def _largest_divisor(n: int, step: int, at_most: int) -> int:
@@ -112,10 +113,17 @@ class TrainConfig:
         object.__setattr__(self, "steps_per_log", int(log))
         object.__setattr__(self, "steps_per_chunk", int(chunk))
         for s in self.snapshot_steps:
-            if isinstance(s, bool) or s % log or not 0 < s <= self.n_steps:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s % log or not 0 < s <= self.n_steps:
                 raise ConfigError(
-                    f"snapshot step {s} must be a multiple of the log window ({log}) in (0, n_steps]"
+                    f"snapshot step {s!r} must be a multiple of the log window ({log}) in (0, n_steps]"
                 )
+        if any(b <= a for a, b in zip(self.snapshot_steps, self.snapshot_steps[1:])):
+            raise ConfigError("snapshot_steps must be strictly increasing")
+        if len(self.snapshot_steps) > MAX_SNAPSHOTS:
+            raise ConfigError(
+                f"{len(self.snapshot_steps)} snapshot steps: at most {MAX_SNAPSHOTS} (each one is a copy of the "
+                "weights per instance, carried through training)"
+            )
 
     @property
     def n_chunks(self) -> int:
@@ -272,3 +280,38 @@ def geometric_importance(n_features: int, ratio: float) -> np.ndarray:
 def sparsity_to_prob(sparsity) -> np.ndarray:
     """Convert the paper's sparsity S to the library's feature_prob p = 1 - S (do this at the edges)."""
     return 1.0 - np.asarray(sparsity, dtype=np.float64)
+
+
+def snapshot_schedule(n_steps: int, n_frames: int, every: int, dense_until: float = 1.0) -> tuple[int, ...]:
+    """About `n_frames` snapshot steps, multiples of `every` (the log window) up to n_steps, log-spaced where
+    the geometry changes fastest (early), always ending at n_steps so the last frame is the final weights.
+
+    dense_until in (0, 1]: the log-spaced frames cover steps up to dense_until * n_steps; the rest are evenly
+    spaced (for runs whose transitions happen late, e.g. learning dynamics). Returns strictly increasing ints:
+    fewer than n_frames when the log window is too coarse to give distinct early steps.
+    """
+    _positive_int("n_steps", n_steps)
+    _positive_int("n_frames", n_frames)
+    _positive_int("every", every)
+    if n_steps % every:
+        raise ConfigError(f"n_steps ({n_steps}) must be a multiple of the snapshot spacing ({every})")
+    if not 0 < dense_until <= 1:
+        raise ConfigError(f"dense_until must be in (0, 1], got {dense_until!r}")
+    windows = n_steps // every
+    n_frames = min(n_frames, windows)
+    split = max(1, int(round(windows * dense_until)))
+    n_lin = 0 if split == windows else n_frames // 2
+    lin_part = np.round(np.linspace(split, windows, n_lin + 1)[1:]) if n_lin else np.zeros(0)
+    want_log = n_frames - np.unique(lin_part).size
+    # Rounding merges the earliest log-spaced frames; ask for more points until enough distinct ones remain.
+    asked, frames = want_log, np.zeros(0)
+    while True:
+        log_part = np.round(np.geomspace(1, split, max(asked, 1)))
+        frames = np.unique(np.concatenate([log_part, lin_part, [windows]]))
+        if frames.size >= n_frames or asked >= 4 * windows:
+            break
+        asked = int(asked * 1.2) + 1
+    if frames.size > n_frames:  # overshoot from the last growth step: thin the log part evenly
+        keep = np.unique(np.round(np.linspace(0, frames.size - 1, n_frames)).astype(int))
+        frames = frames[keep]
+    return tuple(int(f) * every for f in frames)

@@ -84,6 +84,24 @@ def init_state(task: Task, hyper: Hyper, keys: Keys) -> TrainState:
     return TrainState(params, make_optimizer(cfg, hyper).init(params), snapshots)
 
 
+def keep_snapshot(snapshots: dict, params: dict, snapshot_steps: jax.Array, done) -> dict:
+    """Write `params` into slot k of the snapshot buffers if snapshot_steps[k] == done (steps done so far).
+
+    Touches one slot per call (a dynamic index, not a select over all of them), so a few hundred frames of
+    a large W cost one copy of W per log window. Steps are strictly increasing (TrainConfig checks), so at
+    most one slot matches.
+    """
+    if snapshot_steps.shape[0] == 0:
+        return snapshots
+    slot = jnp.clip(jnp.searchsorted(snapshot_steps, done), 0, snapshot_steps.shape[0] - 1)
+    hit = snapshot_steps[slot] == done
+
+    def write(buf, p):
+        return buf.at[slot].set(jnp.where(hit, p, buf[slot]))
+
+    return jax.tree.map(write, snapshots, params)
+
+
 def train_chunk(
     task: Task, hyper: Hyper, keys: Keys, state: TrainState, start_step
 ) -> tuple[TrainState, jax.Array]:
@@ -115,14 +133,7 @@ def train_chunk(
         # scanned-over key as a second use of the whole key array.
         step_keys = jax.random.key_data(jax.vmap(lambda s: jax.random.fold_in(data_key, s))(steps))
         (params, opt_state), losses = jax.lax.scan(step, (state.params, state.opt_state), step_keys)
-        # Keep a snapshot when the steps done so far equal a requested snapshot step.
-        done = window_start + window_len
-        hit = snapshot_steps == done  # [n_snapshots]
-        snapshots = jax.tree.map(
-            lambda buf, p: jnp.where(hit.reshape((-1,) + (1,) * p.ndim), p[None], buf),
-            state.snapshots,
-            params,
-        )
+        snapshots = keep_snapshot(state.snapshots, params, snapshot_steps, window_start + window_len)
         return TrainState(params, opt_state, snapshots), jnp.mean(losses)
 
     window_starts = start_step + window_len * jnp.arange(cfg.steps_per_chunk // window_len)

@@ -1,4 +1,4 @@
-"""The `superpose` command: run, list, show, plot and resume experiments in the run store; export lineage.
+"""The `superpose` command: run, list, show, plot, animate and resume experiments in the run store; lineage.
 
 Owns: argument parsing and printing. Does not: train, validate configs or lay out files (experiment.py and
 store.py do; this module only calls them), or talk to ML Metadata (mlmd.py does). `list`, `show` and
@@ -42,6 +42,15 @@ examples:
     "plot": """examples:
   superpose plot latest                    # rewrites runs/<experiment>/<id>/*.png from results.npz
   superpose plot intro --out /tmp/figs""",
+    "animate": """RUN as for `superpose show`. Without --instance/--where the experiment draws its own choice (the
+intro: three densities side by side); with them, each chosen instance gets the default animation (feature
+vectors, or W^T W and every D_i above 3 dimensions; the loss with a moving marker; the step). Only the
+stored arrays are read: nothing is retrained. MP4 needs ffmpeg on the PATH.
+
+examples:
+  superpose animate latest --out /tmp/anim          # the experiment's own animation(s)
+  superpose animate intro --where density=0.05       # every instance at that density (all seeds)
+  superpose animate intro --instance 3 --format mp4 --fps 24""",
     "resume": """examples:
   superpose resume latest
   superpose resume runs/intro/20250101-120000-ab12cd""",
@@ -93,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="superpose",
         description="Toy models of superposition: run experiments and inspect the run store (runs/).",
         epilog="examples:\n  superpose experiments\n  superpose run intro --quick\n  superpose list\n  superpose show latest\n"
-        "  superpose plot latest\n  superpose resume latest\n  superpose lineage export --store lineage.sqlite\n"
+        "  superpose plot latest\n  superpose animate latest --out anim\n  superpose resume latest\n  superpose lineage export --store lineage.sqlite\n"
         "\nEach command has --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -149,6 +158,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=None, help="write the figures here (default: the run directory)"
     )
+
+    p = _subparser(
+        sub,
+        "animate",
+        "animate a run's training from its stored snapshots",
+        "Write animations of a run's training (GIF or MP4) from its stored weight snapshots, without training.",
+    )
+    p.add_argument("run", metavar="RUN")
+    choose = p.add_mutually_exclusive_group()
+    choose.add_argument("--instance", type=int, default=None, metavar="I", help="animate instance I")
+    choose.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="animate the instances whose stored coordinate KEY equals VALUE (repeat to AND them)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="write here (default: the run directory)")
+    p.add_argument("--fps", type=int, default=12, help="frames per second (default 12)")
+    p.add_argument("--format", choices=("gif", "mp4"), default="gif", help="gif (default) or mp4 (needs ffmpeg)")
+    p.add_argument("--runs-dir", **runs_dir)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = _subparser(
         sub,
@@ -362,6 +393,22 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_animate(args) -> int:
+    from superpose.lab.animate import AnimateOptions, animate_run
+    from superpose.lab.progress import FrameProgress
+
+    run = store.find_run(args.run, args.runs_dir)
+    progress = FrameProgress(quiet=args.quiet)
+    options = AnimateOptions(fps=args.fps, format=args.format, progress=progress)
+    try:
+        paths = animate_run(run, args.out, options, instance=args.instance, where=args.where)
+    finally:
+        progress.close()
+    for path in paths:
+        print(path)
+    return 0
+
+
 def cmd_resume(args) -> int:
     run = store.find_run(args.run, args.runs_dir)
     return resume_run(run, quiet=args.quiet)
@@ -411,7 +458,16 @@ def cmd_lineage(args) -> int:
     return 0
 
 
-COMMANDS = {"experiments": cmd_experiments, "run": cmd_run, "list": cmd_list, "show": cmd_show, "plot": cmd_plot, "resume": cmd_resume, "lineage": cmd_lineage}
+COMMANDS = {
+    "experiments": cmd_experiments,
+    "run": cmd_run,
+    "list": cmd_list,
+    "show": cmd_show,
+    "plot": cmd_plot,
+    "animate": cmd_animate,
+    "resume": cmd_resume,
+    "lineage": cmd_lineage,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,8 @@ An experiment module provides:
     train(cfg, ctx) -> dict of instance-first arrays   (calls ctx.sweep(name, Sweep(...)) for each sweep)
     analyze(cfg, arrays) -> summary dict with a "checks" list of {name, passed, value, expected}
     plot(cfg, arrays, out_dir) -> list of written figure paths (from the arrays alone)
-    EXPERIMENT = Experiment(name, Config, train, analyze, plot, QUICK, description=__doc__)
+    animate(cfg, arrays, out_dir, options) -> list of written animation paths (optional; `superpose animate`)
+    EXPERIMENT = Experiment(name, Config, train, analyze, plot, QUICK, description=__doc__, animate=animate)
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class Experiment:
     plot:        plot(cfg, arrays, out_dir) -> [figure paths], from the arrays alone (`superpose plot` reruns it)
     quick:       overrides of the config for --quick (small enough for CI)
     description: shown by --help; its first line by `superpose experiments`
+    animate:     animate(cfg, arrays, out_dir, options) -> [animation paths] from the stored snapshots
+                 (`superpose animate`; options: superpose.lab.animate.AnimateOptions). None: the default,
+                 which draws the instances chosen with --instance/--where of any tied model.
     """
 
     name: str
@@ -58,6 +62,7 @@ class Experiment:
     plot: Callable
     quick: dict = dataclasses.field(default_factory=dict)
     description: str = ""
+    animate: Callable | None = None
 
     def make_config(self, quick: bool = False, overrides: Sequence[str] = ()):
         """The validated config: defaults, then QUICK if `quick`, then each "key=value" override."""
@@ -76,13 +81,14 @@ class Experiment:
 
 
 def result_arrays(result, prefix: str = "") -> dict[str, np.ndarray]:
-    """A SweepResult as flat named arrays (params under their names, snapshots as snapshots_<name>)."""
+    """A SweepResult as flat named arrays: params under their names (W, b), the loss log, and snapshots as
+    snapshot_<param> [instances, k, ...] beside snapshot_steps [k] (the run-store layout, design.md)."""
     out = {f"{prefix}{k}": v for k, v in result.params.items()}
     out[f"{prefix}loss"] = result.loss
     out[f"{prefix}log_steps"] = result.log_steps
     out[f"{prefix}final_loss"] = result.final_loss
     if result.snapshot_steps.size:
-        out.update({f"{prefix}snapshots_{k}": v for k, v in result.snapshots.items()})
+        out.update({f"{prefix}snapshot_{k}": v for k, v in result.snapshots.items()})
         out[f"{prefix}snapshot_steps"] = result.snapshot_steps
     return out
 
@@ -101,7 +107,7 @@ def _result_from_arrays(arrays: dict, param_names, path: Path, n_instances: int)
         loss=arrays["loss"],
         log_steps=arrays["log_steps"],
         final_loss=arrays["final_loss"],
-        snapshots={k[len("snapshots_") :]: v for k, v in arrays.items() if k.startswith("snapshots_")},
+        snapshots={k: arrays[f"snapshot_{k}"] for k in param_names if f"snapshot_{k}" in arrays},
         snapshot_steps=arrays.get("snapshot_steps", np.zeros((0,), np.int32)),
     )
 

@@ -110,3 +110,41 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class FrameProgress:
+    """progress(frame, n_frames) callback for rendering animations: a tqdm bar on a terminal, a line at
+    every quarter otherwise, nothing when quiet. Each new animation (frame 0) starts a new bar."""
+
+    def __init__(self, quiet: bool = False, stream=None) -> None:
+        self.quiet = quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self._bar = None
+        self._quarter = -1
+
+    def __call__(self, frame: int, n_frames: int) -> None:
+        if self.quiet:
+            return
+        if frame == 0:
+            self.close()
+            self._quarter = -1
+            try:
+                tty = bool(self.stream.isatty())
+            except (AttributeError, ValueError):
+                tty = False
+            if tty:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=n_frames, desc="rendering", unit="frame", file=self.stream, leave=False)
+        if self._bar is not None:
+            self._bar.update(1)
+            return
+        quarter = 4 * (frame + 1) // max(n_frames, 1)
+        if quarter > self._quarter:
+            self._quarter = quarter
+            print(f"rendering: frame {frame + 1}/{n_frames}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
