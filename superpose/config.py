@@ -298,20 +298,18 @@ def snapshot_schedule(n_steps: int, n_frames: int, every: int, dense_until: floa
     if not 0 < dense_until <= 1:
         raise ConfigError(f"dense_until must be in (0, 1], got {dense_until!r}")
     windows = n_steps // every
-    n_frames = min(n_frames, windows)
+    count = min(n_frames, windows)
     split = max(1, int(round(windows * dense_until)))
-    n_lin = 0 if split == windows else n_frames // 2
-    lin_part = np.round(np.linspace(split, windows, n_lin + 1)[1:]) if n_lin else np.zeros(0)
-    want_log = n_frames - np.unique(lin_part).size
-    # Rounding merges the earliest log-spaced frames; ask for more points until enough distinct ones remain.
-    asked, frames = want_log, np.zeros(0)
-    while True:
-        log_part = np.round(np.geomspace(1, split, max(asked, 1)))
-        frames = np.unique(np.concatenate([log_part, lin_part, [windows]]))
-        if frames.size >= n_frames or asked >= 4 * windows:
-            break
-        asked = int(asked * 1.2) + 1
-    if frames.size > n_frames:  # overshoot from the last growth step: thin the log part evenly
-        keep = np.unique(np.round(np.linspace(0, frames.size - 1, n_frames)).astype(int))
-        frames = frames[keep]
+    n_lin = count // 2 if split < windows else 0
+    ideal = np.concatenate(
+        [np.geomspace(1, split, count - n_lin), np.linspace(split, windows, n_lin + 1)[1:]]
+    )
+    # Distinct integers close to the ideal positions: push duplicates up, then keep room for the later ones
+    # and end exactly at the last window (so the last frame is the final weights).
+    frames = np.round(ideal).astype(np.int64)
+    for j in range(1, count):
+        frames[j] = max(frames[j], frames[j - 1] + 1)
+    frames[-1] = windows
+    for j in range(count - 2, -1, -1):
+        frames[j] = min(frames[j], frames[j + 1] - 1)
     return tuple(int(f) * every for f in frames)

@@ -1,5 +1,6 @@
 """Resume: a run killed (SIGKILL) or interrupted (SIGINT) at a checkpoint, or killed half-way through writing
-one, then resumed with `superpose resume`, ends with arrays bitwise identical to an uninterrupted run.
+one, then resumed with `superpose resume`, ends with arrays bitwise identical to an uninterrupted run, weight
+snapshots included.
 
 Every run here is a subprocess of `experiments/intro.py --quick` shrunk to 3 chunks of 1000 steps. A small
 driver wraps the script to pause at a chosen point (after a checkpoint is written, or half-way through
@@ -110,7 +111,10 @@ def baseline(workspace) -> dict[str, np.ndarray]:
     assert out.returncode in (0, 1), out.stderr  # 1: a science check failed at this tiny size
     run = only_run(runs_dir)
     assert run.status() == "complete"
-    return run.results()
+    results = run.results()
+    # intro keeps weight snapshots, so every resume test below also checks them bitwise.
+    assert results["snapshot_W"].shape[1] == results["snapshot_steps"].size > 50
+    return results
 
 
 def start_paused(workspace: Path, mode: str, runs_dir: Path) -> tuple[subprocess.Popen, Path]:

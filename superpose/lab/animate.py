@@ -173,6 +173,7 @@ def animate_run(run: store.Run, out_dir=None, options: AnimateOptions | None = N
     exp = load_experiment(config["experiment"], config.get("script"))
     cfg = overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
     arrays = run.results()
+    snapshot_instances(arrays)  # a run without snapshots gets the one-line reason, whoever animates it
     options = options or AnimateOptions()
     chosen = select_instances(arrays, instance, where)
     options = dataclasses.replace(options, instances=chosen)
