@@ -146,6 +146,8 @@ class Hyper(NamedTuple):
     importance:   [n_features] I_i, weight of feature i in the loss
     lr:           [] peak learning rate
     weight_decay: [] AdamW decoupled weight decay
+    extra:        {name: array} anything else a model's loss or a sampler's draw reads per instance (an
+                  L1 coefficient, a fixed training set); traced like the rest, so sweeping it never recompiles
     Batched over a sweep, each field gains a leading [n_instances] axis (make_hyper builds it).
     """
 
@@ -153,6 +155,13 @@ class Hyper(NamedTuple):
     importance: np.ndarray
     lr: np.ndarray
     weight_decay: np.ndarray
+    extra: dict = {}  # noqa: RUF012 (never mutated: make_hyper and Sweep build new dicts)
+
+    def take(self, index) -> Hyper:
+        """The instances at `index` (an int, slice or index array) of a batched Hyper, extras included."""
+        return Hyper(
+            *(np.asarray(f)[index] for f in self[:4]), extra={k: np.asarray(v)[index] for k, v in self.extra.items()}
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +203,7 @@ def make_hyper(
     importance=1.0,
     lr=1e-3,
     weight_decay=0.01,
+    extra: dict | None = None,
 ) -> Hyper:
     """The batched Hyper of a sweep: every field with a leading [n_instances] axis.
 
@@ -201,6 +211,8 @@ def make_hyper(
     per_feature(values [n_features]) or a 2-D [n_instances, n_features] array. A bare 1-D array is refused,
     whatever its length: it could mean either, and when the two counts coincide a guess is silently wrong.
     lr and weight_decay take a scalar or one value per instance ([n_instances] or per_instance(...)).
+    extra: {name: value} for models and samplers that read more (see Hyper): a scalar (every instance),
+    per_instance(values [n_instances]) or an array whose leading axis is the instance axis [n_instances, ...].
     Raises ConfigError (one line) on a shape that does not fit or a value out of range.
     """
     _positive_int("n_instances", n_instances)
@@ -252,9 +264,40 @@ def make_hyper(
         importance=per_cell("importance", importance),
         lr=one_per_instance("lr", lr),
         weight_decay=one_per_instance("weight_decay", weight_decay),
+        extra=instance_extras(n_instances, extra or {}),
     )
     validate_hyper(hyper)
     return hyper
+
+
+def instance_extras(n_instances: int, extra: dict) -> dict:
+    """{name: [n_instances, ...] array} from scalars, per_instance(...) or instance-first arrays; ConfigError
+    for anything else (a per_feature marker, a wrong leading axis, a non-numeric or non-finite value)."""
+    if not isinstance(extra, dict):
+        raise ConfigError(f"extra must be a dict of name -> values, got {type(extra).__name__}")
+    out = {}
+    for name, value in extra.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"extra names must be identifiers, got {name!r}")
+        if isinstance(value, PerFeature):
+            raise ConfigError(f"extra {name!r}: per_feature has no meaning here; give [n_instances, ...] values")
+        raw = value.values if isinstance(value, PerInstance) else value
+        try:
+            a = np.asarray(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"extra {name!r} must be numeric") from None
+        if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise ConfigError(f"extra {name!r} must be numeric, got dtype {a.dtype}")
+        if np.issubdtype(a.dtype, np.floating):
+            a = a.astype(np.float32)
+            if not np.all(np.isfinite(a)):
+                raise ConfigError(f"extra {name!r} must be finite (got NaN or inf)")
+        if a.ndim == 0:
+            a = np.broadcast_to(a, (n_instances,))
+        elif a.shape[0] != n_instances or (isinstance(value, PerInstance) and a.ndim != 1):
+            raise ConfigError(f"extra {name!r} of shape {a.shape} does not start with the {n_instances} instances")
+        out[name] = np.ascontiguousarray(a)
+    return out
 
 
 def validate_hyper(hyper: Hyper) -> None:

@@ -193,3 +193,12 @@ def _n_sets(n: int, set_size: int) -> int:
     if set_size <= 0 or n % set_size:
         raise ConfigError(f"n_features ({n}) must be a positive multiple of set_size ({set_size})")
     return n // set_size
+
+
+def draw(sampler, key, hyper, cfg) -> jax.Array:
+    """ONE instance's training or evaluation batch: the sampler's own `draw(key, hyper, cfg)` if it defines
+    one (e.g. a fixed training set read from hyper.extra), else sample(key, feature_prob, batch_size, rng)."""
+    own = getattr(sampler, "draw", None)
+    if own is not None:
+        return own(key, hyper, cfg)
+    return sampler.sample(key, hyper.feature_prob, cfg.batch_size, cfg.rng)

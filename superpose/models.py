@@ -8,6 +8,7 @@ A model is any frozen dataclass with
     init(key, n_features, n_hidden) -> params          (a dict of arrays)
     apply(params, x [n, batch]) -> x_hat [n, batch]
     target(x [n, batch]) -> what x_hat should match (x itself for autoencoders)
+and optionally loss(params, x, hyper) -> scalar, replacing the importance-weighted MSE (`model_loss`).
 Batches are columns, one example each, so the code reads like the paper's equations (h = W x).
 Add a variant by writing such a class (or subclassing one below); the training code never changes.
 """
@@ -116,6 +117,15 @@ def get_model(name: str):
         return MODELS[name]()
     except KeyError:
         raise ConfigError(f"unknown model {name!r}; known: {sorted(MODELS)}") from None
+
+
+def model_loss(model, params, x, hyper) -> jax.Array:
+    """ONE instance's training loss: the model's own `loss(params, x, hyper)` if it defines one (a
+    cross-entropy, an L1 penalty read from hyper.extra, ...), else the paper's importance-weighted MSE."""
+    own = getattr(model, "loss", None)
+    if own is not None:
+        return own(params, x, hyper)
+    return weighted_mse(model, params, x, hyper.importance)
 
 
 def weighted_mse(model, params, x, importance) -> jax.Array:

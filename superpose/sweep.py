@@ -21,7 +21,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from superpose import memory
 from superpose import train as train_lib
-from superpose.config import ConfigError, Hyper, TrainConfig, validate_hyper
+from superpose.config import ConfigError, Hyper, TrainConfig, instance_extras, validate_hyper
 
 # --- grids ---------------------------------------------------------------------------------------------
 
@@ -242,7 +242,9 @@ class Sweep:
         self.task = train_lib.Task(model, sampler, cfg)
         seeds = _check_seeds(seeds)
         n = seeds.size
-        hyper = Hyper(*(np.asarray(a) for a in hyper))
+        hyper = Hyper(
+            *(np.asarray(a) for a in hyper[:4]), extra=instance_extras(n, dict(getattr(hyper, "extra", {})))
+        )
         expected = {
             "feature_prob": (n, cfg.n_features),
             "importance": (n, cfg.n_features),
@@ -325,6 +327,7 @@ class Sweep:
         cfg = self.cfg
         params = jax.eval_shape(lambda k: self.model.init(k, cfg.n_features, cfg.n_hidden), jax.random.key(0))
         state = _nbytes(params) * (3 + len(cfg.snapshot_steps)) * 2 + 4 * (cfg.n_steps // cfg.steps_per_log)
+        state += _nbytes(self.host_hyper.extra) // max(self.n_instances, 1)  # e.g. a stored training set
         work = 4 * cfg.batch_size * (8 * cfg.n_features + 4 * cfg.n_hidden)
         per_device = n_local * state + n_concurrent * work
         what = (

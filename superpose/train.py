@@ -20,15 +20,18 @@ import jax.numpy as jnp
 import optax
 
 from superpose.config import Hyper, TrainConfig
-from superpose.models import weighted_mse
+from superpose.data import draw
+from superpose.models import model_loss
 
 
 @dataclasses.dataclass(frozen=True)
 class Task:
     """What is static about a training run, in one hashable object: it keys the compiled program.
 
-    model:   init(key, n_features, n_hidden) -> params; apply(params, x [n, batch]); target(x) (models.py)
-    sampler: sample(key, feature_prob [n], batch_size, rng) -> x [n, batch] (data.py)
+    model:   init(key, n_features, n_hidden) -> params; apply(params, x [n, batch]); target(x); optionally
+             loss(params, x, hyper) (models.py, `model_loss`)
+    sampler: sample(key, feature_prob [n], batch_size, rng) -> x [n, batch], or draw(key, hyper, cfg) -> any
+             batch the model's loss reads (data.py, `draw`)
     config:  the TrainConfig (shapes, steps, schedule)
     """
 
@@ -112,14 +115,14 @@ def train_chunk(
     model, sampler, cfg = task.model, task.sampler, task.config
     data_key = keys.data
     opt = make_optimizer(cfg, hyper)
-    loss_and_grad = jax.value_and_grad(lambda params, x: weighted_mse(model, params, x, hyper.importance))
+    loss_and_grad = jax.value_and_grad(lambda params, x: model_loss(model, params, x, hyper))
     snapshot_steps = jnp.asarray(cfg.snapshot_steps, dtype=jnp.int32)
     window_len = cfg.steps_per_log
 
     def step(carry, step_key_data):
         params, opt_state = carry
         step_key = jax.random.wrap_key_data(step_key_data, impl=jax.random.key_impl(data_key))
-        x = sampler.sample(step_key, hyper.feature_prob, cfg.batch_size, cfg.rng)
+        x = draw(sampler, step_key, hyper, cfg)
         loss, grads = loss_and_grad(params, x)
         updates, opt_state = opt.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), loss
@@ -145,8 +148,8 @@ def evaluate(task: Task, hyper: Hyper, keys: Keys, params) -> jax.Array:
     cfg = task.config
 
     def one(total, i):
-        x = task.sampler.sample(jax.random.fold_in(keys.eval, i), hyper.feature_prob, cfg.batch_size, cfg.rng)
-        return total + weighted_mse(task.model, params, x, hyper.importance), None
+        x = draw(task.sampler, jax.random.fold_in(keys.eval, i), hyper, cfg)
+        return total + model_loss(task.model, params, x, hyper), None
 
     total, _ = jax.lax.scan(one, jnp.float32(0.0), jnp.arange(cfg.eval_batches))
     return total / cfg.eval_batches

@@ -84,7 +84,7 @@ def test_padding_does_not_change_real_instances():
     hyper = config.make_hyper(8, N_FEATURES, feature_prob=config.per_instance(np.linspace(0.1, 1.0, 8)))
     seeds = np.arange(8)
     full = run(hyper, seeds, jax.devices())  # 8 on 4 devices: no padding
-    part = run(config.Hyper(*(a[:N] for a in hyper)), seeds[:N], jax.devices())  # 5 padded to 8
+    part = run(hyper.take(slice(0, N)), seeds[:N], jax.devices())  # 5 padded to 8
     for k in full.params:
         np.testing.assert_allclose(part.params[k], full.params[k][:N], rtol=1e-5, atol=1e-6, err_msg=k)
     np.testing.assert_allclose(part.final_loss, full.final_loss[:N], rtol=1e-5, atol=1e-7)

@@ -51,7 +51,7 @@ def make_hyper(n_instances: int = N, shift: float = 0.0) -> config.Hyper:
 
 
 def instance(hyper: config.Hyper, i: int) -> config.Hyper:
-    return config.Hyper(*(a[i] for a in hyper))
+    return hyper.take(i)
 
 
 TASK = train_lib.Task(MODEL, SAMPLER, CFG)
@@ -165,7 +165,7 @@ def test_instance_does_not_depend_on_its_grid(base):
     positions, gives the same numbers (no split(root, N))."""
     hyper, result, _ = base
     subset = np.array([6, 0, 2, 5, 3])  # reordered too, so every instance moves
-    small = config.Hyper(*(a[subset] for a in hyper))
+    small = hyper.take(subset)
     sub = sweep.Sweep(MODEL, SAMPLER, CFG, small, SEEDS[subset]).run()  # 5 pads to 8: no new compile
     assert_trees_close(sub.params, {k: v[subset] for k, v in result.params.items()})
     np.testing.assert_allclose(sub.loss, result.loss[subset], rtol=1e-5, atol=1e-7)
