@@ -183,6 +183,23 @@ class SweepResult:
 ChunkCallback = Callable[[int, "train_lib.TrainState", np.ndarray], None]
 
 
+def to_host(tree):
+    """Device arrays -> numpy, every instance on every process. Within one process a plain copy; across
+    processes (jax.distributed) each array is gathered, so every process (the one writing the run store
+    included) holds all instances."""
+    leaves = jax.tree.leaves(tree)
+    if all(not isinstance(x, jax.Array) or x.is_fully_addressable for x in leaves):
+        return jax.tree.map(np.asarray, jax.device_get(tree))
+    from jax.experimental import multihost_utils
+
+    return jax.tree.map(
+        lambda x: np.asarray(multihost_utils.process_allgather(x, tiled=True))
+        if isinstance(x, jax.Array) and not x.is_fully_addressable
+        else np.asarray(x),
+        tree,
+    )
+
+
 def pad_instances(tree, n_padded: int):
     """Every leaf [n, ...] -> [n_padded, ...], repeating the last instance: valid values whose results are
     dropped. The one padding of the instance axis (sweeps, checkpoints, per-instance extras of subclasses)."""
@@ -350,7 +367,15 @@ class Sweep:
 
     def put_instances(self, tree):
         """Host arrays with a leading [n_instances] axis -> padded and sharded like the sweep's instances."""
-        return jax.device_put(pad_instances(tree, self.n_padded), self.sharding)
+        return jax.tree.map(self._to_devices, pad_instances(tree, self.n_padded))
+
+    def _to_devices(self, leaf):
+        """One [n_padded, ...] leaf onto the instance sharding. Across processes (jax.distributed), each
+        process places only the blocks of its own devices, read from the same host array."""
+        if isinstance(leaf, jax.Array) or self.sharding.is_fully_addressable:
+            return jax.device_put(leaf, self.sharding)
+        host = np.asarray(leaf)
+        return jax.make_array_from_callback(host.shape, self.sharding, lambda index: host[index])
 
     def init(self) -> train_lib.TrainState:
         """The initial state of every (padded) instance. Override to start from other weights (a warm start)."""
@@ -383,11 +408,11 @@ class Sweep:
             mesh=self.mesh,
             group_size=self.group_size,
         )
-        return np.asarray(loss)[: self.n_instances]
+        return to_host(loss)[: self.n_instances]
 
     def put(self, state: train_lib.TrainState) -> train_lib.TrainState:
-        """Place a padded state (leading [n_padded] axis) on the devices."""
-        return jax.device_put(state, self.sharding)
+        """Place a padded state (leading [n_padded] axis; host or device arrays) on the devices."""
+        return jax.tree.map(self._to_devices, state)
 
     def run(
         self,
@@ -407,12 +432,12 @@ class Sweep:
         logs = [] if loss_log is None else [np.asarray(loss_log)]
         for chunk in range(start_chunk, cfg.n_chunks):
             state, chunk_log = self.run_chunk(state, chunk)
-            logs.append(np.asarray(chunk_log))
+            logs.append(to_host(chunk_log))
             if on_chunk is not None:
                 on_chunk(chunk, state, np.concatenate(logs, axis=1))
         loss = np.concatenate(logs, axis=1) if logs else np.zeros((self.n_padded, 0), np.float32)
         n = self.n_instances
-        host = jax.device_get(state)
+        host = to_host(state)
         return SweepResult(
             params={k: v[:n] for k, v in host.params.items()},
             loss=loss[:n],

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from superpose.config import ConfigError
-from superpose.lab import experiment, overrides, registry, runner, runtime, store
+from superpose.lab import distributed, experiment, overrides, registry, runner, runtime, store
 from superpose.lab.registry import load_experiment
 
 EXAMPLES = {
@@ -238,10 +238,12 @@ def resume_run(run: store.Run, quiet: bool = False) -> int:
     if run.complete:
         print(f"run {run.path} is already complete; nothing to resume")
         return 0
+    run = distributed.working_copy(run)  # across processes: a scratch copy except on process 0
     exp = load_experiment(config["experiment"], config.get("script"))
     cfg = overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
     devices = runner.resolve_devices(config.get("devices"))
-    print(f"resuming {run.path}", flush=True)
+    if distributed.is_leader():
+        print(f"resuming {run.path}", flush=True)
     return runner.execute_and_report(
         exp,
         cfg,

@@ -172,6 +172,8 @@ class Context:
         """
         import jax
 
+        from superpose.sweep import to_host
+
         if not store.NAME.match(name):
             raise ValueError(f"sweep name {name!r}: letters, digits and _ only")
         if name in self._seen:
@@ -208,7 +210,7 @@ class Context:
             now = time.perf_counter()
             chunk_times.append(now - last[0])
             last[0] = now
-            leaves = [np.asarray(leaf)[:n] for leaf in jax.device_get(jax.tree.leaves(state))]
+            leaves = [leaf[:n] for leaf in to_host(jax.tree.leaves(state))]
             finite = np.isfinite(loss_so_far[:n, -windows:]).all(axis=1)
             for leaf in leaves:
                 if np.issubdtype(leaf.dtype, np.floating):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from superpose.config import ConfigError
-from superpose.lab import runtime, store
+from superpose.lab import distributed, runtime, store
 from superpose.lab.experiment import Context, Diverged, Experiment, checks_passed, format_checks
 from superpose.lab.lineage import CompileTimer, begin_session, end_session, write_config
 from superpose.lab.overrides import one_line
@@ -98,14 +98,27 @@ def resolve_devices(count: int | None):
 
 
 def execute_and_report(exp, cfg, run, *, quick, quiet, figures_dir, devices) -> int:
+    """Execute and print the checks. Across processes (lab.distributed), only process 0 prints and copies
+    figures; the others work in their scratch copy of the run, deleted afterwards."""
     from superpose.lab.progress import Progress
 
-    summary = execute(
-        exp, cfg, run, quick=quick, progress=Progress(quiet), figures_dir=figures_dir, devices=devices
-    )
-    if summary.get("checks"):
-        print(format_checks(summary))
-    print(f"done: {run.path}" + ("" if checks_passed(summary) else " (a check FAILED)"), flush=True)
+    leader = distributed.is_leader()
+    try:
+        summary = execute(
+            exp,
+            cfg,
+            run,
+            quick=quick,
+            progress=Progress(quiet or not leader),
+            figures_dir=figures_dir if leader else None,
+            devices=devices,
+        )
+    finally:
+        distributed.discard(run)
+    if leader:
+        if summary.get("checks"):
+            print(format_checks(summary))
+        print(f"done: {run.path}" + ("" if checks_passed(summary) else " (a check FAILED)"), flush=True)
     return 0 if checks_passed(summary) else 1
 
 
@@ -117,7 +130,7 @@ def run_experiment(exp: Experiment, args) -> int:
     cfg = exp.make_config(args.quick, args.overrides)
     count = getattr(args, "devices", None)
     devices = resolve_devices(count)
-    run = store.Run.create(exp.name, args.runs_dir)
+    run = distributed.create_run(exp.name, args.runs_dir)  # across processes: process 0's; a scratch elsewhere
     figures_dir = args.figures_dir if args.figures_dir is not None else (None if args.quick else FIGURES_DIR)
     write_config(
         run,
@@ -128,7 +141,8 @@ def run_experiment(exp: Experiment, args) -> int:
         devices=count,
         figures_dir=str(Path(figures_dir).resolve()) if figures_dir is not None else None,
     )
-    print(f"run {run.path}", flush=True)
+    if distributed.is_leader():
+        print(f"run {run.path}", flush=True)
     try:
         return execute_and_report(
             exp, cfg, run, quick=args.quick, quiet=args.quiet, figures_dir=figures_dir, devices=devices

@@ -112,8 +112,11 @@ def use_compilation_cache(environ=os.environ) -> Path | None:
 
 
 def prepare_entry_point() -> None:
-    """Everything an entry point sets before JAX starts: one device per CPU core, the file backend and the
-    persistent compilation cache."""
+    """Everything an entry point sets before JAX starts: one device per CPU core, the file backend, the
+    persistent compilation cache, and jax.distributed where the environment asks for it (lab.distributed)."""
     use_every_cpu_core()
     use_file_backend()
     use_compilation_cache()
+    from superpose.lab import distributed
+
+    distributed.initialize()
