@@ -68,7 +68,7 @@ def superpose_job(
     start_step = np.int32(0)
     t0 = time.perf_counter()
     compiled = sweep._chunk.lower(
-        s.model, s.sampler, cfg, s.hyper, s.seeds, s.root_seed, state, start_step
+        s.task, s.hyper, s.seeds, s.root_seed, state, start_step, mesh=s.mesh, group_size=s.group_size
     ).compile()
     compile_s = time.perf_counter() - t0
     mem = compiled.memory_analysis()
