@@ -124,4 +124,5 @@ def test_an_experiment_across_two_processes_writes_one_run(tmp_path):
     assert [list((tmp_path / f"tmp{i}").iterdir()) for i in range(2)] == [[], []]  # scratch copies removed
     results = run.results()
     assert results["W"].shape[0] == 4 and results["snapshot_W"].shape[:2] == (4, 5)
-    assert run.lineage()["sweeps"]["main"]["devices"] and len(run.lineage()["sweeps"]["main"]["devices"]) == 2
+    lineage = run.lineage()
+    assert len(lineage["sweeps"]["main"]["devices"]) == 2 and lineage["environment"]["processes"] == 2

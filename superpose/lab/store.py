@@ -182,6 +182,7 @@ def environment() -> dict:
         "host": socket.gethostname(),
         "jax_backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
+        "processes": jax.process_count(),  # > 1 under jax.distributed (lab.distributed)
         "packages": package_versions(),
     }
 
