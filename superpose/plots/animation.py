@@ -156,14 +156,18 @@ def geometry_animation(
     fmt: str = "gif",
     dpi: int = 72,
     turns: float = 1.0,
+    frame_labels: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """One frame per snapshot step: every panel's geometry, the loss curves with moving markers, the step.
 
     steps: [k] the snapshot steps (every panel's W has k frames); log_steps: [n_logs] the steps of the loss
     logs (needed if any panel has a loss). turns: full turns of the 3-D views over the animation.
+    frame_labels: [k] text shown after the step on each frame (e.g. the stage the model is in).
     """
     steps = np.asarray(steps)
+    if frame_labels is not None and len(frame_labels) != steps.size:
+        raise ValueError(f"{len(frame_labels)} frame labels for {steps.size} frames")
     if not panels:
         raise ValueError("no panels to animate")
     k = steps.size
@@ -226,7 +230,8 @@ def geometry_animation(
                 if mark is not None:
                     mark.set_data([log_steps[at]], [p.loss[at]])
             now_line.set_xdata([step, step])
-        heading.set_text(f"{title}{'   ' if title else ''}step {step:,}")
+        label = f"   {frame_labels[frame]}" if frame_labels is not None else ""
+        heading.set_text(f"{title}{'   ' if title else ''}step {step:,}{label}")
 
     fig.tight_layout()
     return save_animation(fig, draw, k, path, fps=fps, fmt=fmt, dpi=dpi, progress=progress)
