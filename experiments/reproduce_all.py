@@ -25,6 +25,16 @@ ORDER = (
     "correlated",
     "phase_n2m1",
     "phase_n3m2",
+    "privileged_basis",
+    "abs_value",
+    "learning_dynamics",
+    "octahedron",
+    "adversarial",
+    # beyond the paper
+    "facts",
+    "packing",
+    "double_descent",
+    "sae",
 )
 
 

@@ -338,3 +338,12 @@ def test_progress_quiet_prints_nothing():
     stream = FakeTTY()
     drive(Progress(quiet=True, stream=stream))
     assert stream.getvalue() == ""
+
+
+def test_reproduce_all_runs_every_experiment():
+    """A new experiment must be added to reproduce_all's ORDER (and so to the full reproduction)."""
+    from superpose.experiments import reproduce_all
+    from superpose.lab import registry
+
+    assert set(registry.available()) <= set(reproduce_all.ORDER)
+    assert len(set(reproduce_all.ORDER)) == len(reproduce_all.ORDER)
