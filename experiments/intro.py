@@ -40,7 +40,7 @@ class Config:
     n_steps: int = steps(10_000)
     batch_size: int = count(1024)
     lr: float = positive(1e-3)
-    n_frames: int = count(100)  # weight snapshots per instance, log-spaced (0: none)
+    n_frames: int = count(100, minimum=0)  # weight snapshots per instance, log-spaced (0: none)
     frame_every: int = count(10)  # snapshots fall on multiples of this many steps (the loss-log window)
     seed: int = seed(0)  # root seed
 

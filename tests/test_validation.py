@@ -243,11 +243,24 @@ def test_checks_are_plain_callables_and_inherited_with_the_field():
         apply_overrides(Child(), ["n_features=0"])
 
 
-def _experiment_fields():
+def _experiment_fields(kind: str = "ranged"):
+    """(experiment, field) of every Config field; "ranged": those with a range to check, "bool": the flags,
+    whose type is their whole rule."""
     for name in registry.available():
         cls = registry.load_experiment(name).config_cls
         for f in dataclasses.fields(cls):
-            yield pytest.param(name, f.name, id=f"{name}.{f.name}")
+            if (f.type in (bool, "bool")) == (kind == "bool"):
+                yield pytest.param(name, f.name, id=f"{name}.{f.name}")
+
+
+@pytest.mark.parametrize("name, field", list(_experiment_fields("bool")))
+def test_every_experiment_flag_takes_only_booleans(name, field):
+    cfg = registry.load_experiment(name).make_config(quick=True)
+    for text in ("2", "maybe", "0.5"):
+        with pytest.raises(ConfigError) as e:
+            apply_overrides(cfg, [f"{field}={text}"])
+        assert field in str(e.value) and "\n" not in str(e.value)
+    assert getattr(apply_overrides(cfg, [f"{field}=false"]), field) is False
 
 
 def _out_of_range(check: Check) -> list:
@@ -349,7 +362,7 @@ def test_bad_device_counts(capsys, tmp_path, devices, fragment):
         ("importance_ratio=inf", "importance_ratio must be finite"),
         ("lr=-1e-3", "lr must be positive"),
         ("n_steps=-100", "n_steps must be a positive integer"),
-        ("n_steps=1009", "n_steps=1009 splits only into chunks of 1 steps"),  # TrainConfig's check, in train
+        ("n_steps=1009", "n_steps (1009) must be a multiple of the snapshot spacing (10)"),  # checked in train
         ("n_seeds=0", "n_seeds must be a positive integer"),
     ],
 )
