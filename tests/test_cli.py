@@ -343,6 +343,7 @@ def test_progress_quiet_prints_nothing():
 def test_reproduce_all_runs_every_experiment():
     """A new experiment must be added to reproduce_all's ORDER (and so to the full reproduction)."""
     from superpose.experiments import reproduce_all
+
     from superpose.lab import registry
 
     assert set(registry.available()) <= set(reproduce_all.ORDER)
