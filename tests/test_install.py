@@ -8,6 +8,7 @@ superpose it imports is the installed wheel (asserted below).
 """
 
 import json
+import site as site_module
 import os
 import subprocess
 import sys
@@ -59,7 +60,10 @@ def installed(tmp_path_factory):
         ).stdout.strip()
     )
     # The test interpreter's packages, as plain path entries (no .pth hooks: the editable finder stays out).
-    (site / "test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Every site directory the test interpreter sees (a venv made with --system-site-packages keeps its
+    # dependencies in the base interpreter's).
+    dirs = dict.fromkeys([sysconfig.get_paths()["purelib"], *site_module.getsitepackages()])
+    (site / "test_deps.pth").write_text("".join(f"{d}\n" for d in dirs))
     _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], cwd=tmp)
     work = tmp / "elsewhere"
     work.mkdir()
