@@ -8,8 +8,8 @@ superpose it imports is the installed wheel (asserted below).
 """
 
 import json
-import site as site_module
 import os
+import site as site_module
 import subprocess
 import sys
 import sysconfig

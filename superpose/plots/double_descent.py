@@ -1,0 +1,50 @@
+"""Figures of the double-descent experiment (experiments/double_descent.py): losses and dimensionalities
+against the training-set size T, and 2-D hidden vectors. numpy in, matplotlib out; never jax.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def loss_vs_T(ax, T: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray, label: str) -> None:
+    """Test loss (solid, with markers) and train loss (dashed, same colour) against T [sizes] on a log axis."""
+    (line,) = ax.plot(T, test_loss, "o-", ms=3, label=label)
+    ax.plot(T, train_loss, "--", color=line.get_color(), lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("training set size T")
+    ax.set_ylabel("loss per point (zero model: 1)")
+    ax.legend(fontsize=7)
+
+
+def dimensionality_vs_T(ax, T, feature_dims, data_dims, m: int) -> None:
+    """For each training-set size T[k]: the dimensionality of every feature (feature_dims[k], red) and of
+    every training point's hidden vector (data_dims[k], blue) as dots, with the T-gon value m/T (dashed)."""
+    for t, f, d in zip(T, feature_dims, data_dims):
+        ax.scatter(np.full(len(f), t), f, s=6, color="tab:red", alpha=0.3, lw=0)
+        ax.scatter(np.full(len(d), t) * 1.08, d, s=6, color="tab:blue", alpha=0.3, lw=0)
+    grid = np.geomspace(min(T), max(T), 100)
+    ax.plot(grid, np.minimum(1.0, m / grid), "k--", lw=0.8, label="m/T (T-gon)")
+    ax.scatter([], [], color="tab:red", label="features")
+    ax.scatter([], [], color="tab:blue", label="data points")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("training set size T")
+    ax.set_ylabel("dimensionality")
+    ax.legend(fontsize=7)
+
+
+def vectors_2d(ax, V: np.ndarray, title: str | None = None, color: str = "tab:blue") -> None:
+    """Columns of V [2, k] as thin lines from the origin with a dot at the tip; axes scaled to the longest."""
+    V = np.asarray(V, dtype=np.float64)
+    for x, y in V.T:
+        ax.plot([0, x], [0, y], color=color, lw=0.8, alpha=0.7)
+    ax.scatter(V[0], V[1], color=color, s=6, zorder=3)
+    lim = max(float(np.abs(V).max()) * 1.1, 1e-3)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)

@@ -1,0 +1,55 @@
+"""Figures of the sparse-autoencoder experiment (experiments/sae.py): metric heatmaps over (dictionary size,
+L1) and learned atoms drawn over the true directions in 2-D. numpy in, matplotlib out; never jax.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def heatmap(
+    ax,
+    values: np.ndarray,
+    sizes: np.ndarray,
+    l1s: np.ndarray,
+    title: str,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: str = "viridis",
+    fmt: str = "{:.2f}",
+):
+    """values [l1s, sizes] as cells (dictionary size across, L1 down), each labelled with its value; NaN blank."""
+    values = np.asarray(values, dtype=np.float64)
+    im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(len(sizes)), [str(int(s)) for s in sizes], fontsize=7)
+    ax.set_yticks(range(len(l1s)), [f"{v:g}" for v in l1s], fontsize=7)
+    ax.set_xlabel("dictionary size", fontsize=8)
+    ax.set_ylabel("L1 coefficient", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    lo = np.nanmin(values) if vmin is None else vmin
+    hi = np.nanmax(values) if vmax is None else vmax
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            dark = (v - lo) / max(hi - lo, 1e-12) < 0.5
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=6, color="w" if dark else "k")
+    return im
+
+
+def atoms_over_truth(ax, truth: np.ndarray, atoms: np.ndarray, title: str | None = None) -> None:
+    """2-D: the true directions truth [2, k] as thick grey unit lines, the learned atoms [2, K] as thin red
+    unit lines on top."""
+    T = np.asarray(truth, np.float64)
+    A = np.asarray(atoms, np.float64)
+    T = T / np.maximum(np.linalg.norm(T, axis=0), 1e-12)
+    A = A / np.maximum(np.linalg.norm(A, axis=0), 1e-12)
+    for x, y in T.T:
+        ax.plot([0, x], [0, y], color="0.6", lw=4, solid_capstyle="round")
+    for x, y in A.T:
+        ax.plot([0, x], [0, y], color="tab:red", lw=1.2)
+    ax.set_xlim(-1.15, 1.15)
+    ax.set_ylim(-1.15, 1.15)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
