@@ -166,12 +166,9 @@ def _fmt(value) -> str:
 def animate_run(run: store.Run, out_dir=None, options: AnimateOptions | None = None, instance=None, where=()) -> list[Path]:
     """Write a run's animations from config.json and results.npz alone: the experiment's animate() when no
     instance was chosen and it has one, else the default. Returns the paths written."""
-    from superpose.lab import overrides
-    from superpose.lab.registry import load_experiment
+    from superpose.lab.registry import experiment_of_run
 
-    config = run.config()
-    exp = load_experiment(config["experiment"], config.get("script"))
-    cfg = overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
+    exp, cfg = experiment_of_run(run)
     arrays = run.results()
     snapshot_instances(arrays)  # a run without snapshots gets the one-line reason, whoever animates it
     options = options or AnimateOptions()

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from superpose.config import ConfigError
-from superpose.lab import distributed, experiment, overrides, registry, runner, runtime, store
+from superpose.lab import distributed, experiment, registry, runner, runtime, store
 from superpose.lab.registry import load_experiment
 
 EXAMPLES = {
@@ -239,8 +239,7 @@ def resume_run(run: store.Run, quiet: bool = False) -> int:
         print(f"run {run.path} is already complete; nothing to resume")
         return 0
     run = distributed.working_copy(run)  # across processes: a scratch copy except on process 0
-    exp = load_experiment(config["experiment"], config.get("script"))
-    cfg = overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
+    exp, cfg = registry.experiment_of_run(run)
     devices = runner.resolve_devices(config.get("devices"))
     if distributed.is_leader():
         print(f"resuming {run.path}", flush=True)
@@ -257,9 +256,7 @@ def resume_run(run: store.Run, quiet: bool = False) -> int:
 
 def plot_run(run: store.Run, out_dir=None) -> list[Path]:
     """Rebuild a run's figures from its config.json and results.npz alone (no training)."""
-    config = run.config()
-    exp = load_experiment(config["experiment"], config.get("script"))
-    cfg = overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
+    exp, cfg = registry.experiment_of_run(run)
     arrays = run.results()
     try:
         return [Path(p) for p in exp.plot(cfg, arrays, Path(out_dir or run.path))]

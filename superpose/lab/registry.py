@@ -85,3 +85,12 @@ def load_experiment(name: str, script: str | None = None):
     if not isinstance(exp, Experiment):
         raise ConfigError(f"{module.__file__} is not an experiment module (it defines no EXPERIMENT)")
     return exp
+
+
+def experiment_of_run(run: store.Run):
+    """(Experiment, validated config) a stored run was made with, from its config.json (no training)."""
+    from superpose.lab import overrides
+
+    config = run.config()
+    exp = load_experiment(config["experiment"], config.get("script"))
+    return exp, overrides.config_from_dict(exp.config_cls, config["config"], source=run.file("config.json"))
