@@ -157,7 +157,7 @@ def train(cfg: Config, ctx) -> dict:
         eval_batches=cfg.eval_batches,
     )
     result = ctx.sweep("sweep", Sweep(model(cfg), sampler, train_cfg, hyper, coords["seed"], cfg.seed))
-    best = best_of(result.params, result.final_loss, grid, axis="seed")
+    best = best_of(result.params, result.select_loss, grid, axis="seed")
     arrays.update(
         W1=result.params["W1"],  # [instances, m, n]: every seed, for the motif counts
         W2=result.params["W2"],  # [instances, n, m]

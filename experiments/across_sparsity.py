@@ -81,7 +81,7 @@ def train(cfg: Config, ctx) -> dict:
         n_steps=cfg.n_steps,
     )
     result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    best = best_of(result.params, result.final_loss, grid, axis="seed")
+    best = best_of(result.params, result.select_loss, grid, axis="seed")
     return {
         "W": best["W"],  # [n_densities, m, n]
         "b": best["b"],  # [n_densities, n]

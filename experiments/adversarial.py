@@ -65,7 +65,7 @@ def train(cfg: Config, ctx) -> dict:
     )
     train_cfg = TrainConfig(cfg.n_features, cfg.n_hidden, batch_size=cfg.batch_size, n_steps=cfg.n_steps)
     result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    best = best_of(dict(result.params), result.final_loss, grid, axis="seed")
+    best = best_of(dict(result.params), result.select_loss, grid, axis="seed")
     return {
         "W": result.params["W"],
         "b": result.params["b"],

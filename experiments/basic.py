@@ -134,7 +134,7 @@ def train(cfg: Config, ctx) -> dict:
         for name, model in MODELS.items():
             sweep = Sweep(model, Independent(), train_cfg, hyper, coords["seed"], cfg.seed)
             result = ctx.sweep(f"{case.key}_{name}", sweep)
-            best = best_of(result.params, result.final_loss, grid, axis="seed")
+            best = best_of(result.params, result.select_loss, grid, axis="seed")
             prefix = f"{case.key}_{name}_"
             arrays[prefix + "W"] = best["W"]  # [n_sparsities, m, n]
             arrays[prefix + "b"] = best["b"]  # [n_sparsities, n]

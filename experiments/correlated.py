@@ -108,7 +108,7 @@ def train(cfg: Config, ctx) -> dict:
             eval_batches=cfg.eval_batches,
         )
         result = ctx.sweep(name, Sweep(ReluOutput(), sampler, train_cfg, hyper, coords["seed"], cfg.seed))
-        best = best_of(result.params, result.final_loss, grid, axis="seed")
+        best = best_of(result.params, result.select_loss, grid, axis="seed")
         arrays.update(
             {
                 f"{name}_W": result.params["W"],

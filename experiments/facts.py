@@ -54,9 +54,9 @@ class Config:
     dims: tuple[int, ...] = count((12, 16, 16, 32, 24, 32))
     neurons: tuple[int, ...] = count((12, 16, 32, 16, 24, 32))
     # The N-class MLP (the readout costs N d per fact, so smaller cells) and the linear memory's d; () skips.
-    classes_dims: tuple[int, ...] = count((12, 16, 16))
-    classes_neurons: tuple[int, ...] = count((12, 16, 24))
-    linear_dims: tuple[int, ...] = count((16, 24, 32))
+    classes_dims: tuple[int, ...] = count((12, 16, 16), empty_ok=True)
+    classes_neurons: tuple[int, ...] = count((12, 16, 24), empty_ok=True)
+    linear_dims: tuple[int, ...] = count((16, 24, 32), empty_ok=True)
     # N values per cell: search_low..search_high times the published N, geometric (steps of 13%). Measured
     # capacities fell at 1.0-1.2 times the published N in every cell.
     n_points: int = count(7)
@@ -71,7 +71,7 @@ class Config:
     # AND-ness as the width shrinks from one neuron per fact (m = N) to about capacity, same facts throughout.
     and_dim: int = count(32)
     and_facts: int = count(256)
-    widths: tuple[int, ...] = count((256, 128, 64, 32, 16, 10))
+    widths: tuple[int, ...] = count((256, 128, 64, 32, 16, 10), empty_ok=True)
     and_seeds: int = count(2)
     # The hand-built AND model with random unit tokens in d dimensions (numpy, no training).
     handbuilt_facts: int = count(256)

@@ -49,7 +49,7 @@ QUICK = {"n_densities": 3, "n_seeds": 4, "n_steps": 4_000}
 
 
 def densities(cfg: Config) -> np.ndarray:
-    return (20.0 ** -np.linspace(0, 1, cfg.n_densities)).astype(np.float32)
+    return 20.0 ** -np.linspace(0, 1, cfg.n_densities)
 
 
 def train(cfg: Config, ctx) -> dict:
@@ -84,9 +84,11 @@ def train(cfg: Config, ctx) -> dict:
     }
     if cfg.n_frames:
         arrays.update(
-            snapshot_W=result.snapshots["W"], snapshot_b=result.snapshots["b"], snapshot_steps=result.snapshot_steps
+            snapshot_W=result.snapshots["W"],
+            snapshot_b=result.snapshots["b"],
+            snapshot_steps=result.snapshot_steps,
         )
-    best = best_of({"W": arrays["W"], "b": arrays["b"]}, result.final_loss, grid, axis="seed")
+    best = best_of({"W": arrays["W"], "b": arrays["b"]}, result.select_loss, grid, axis="seed")
     arrays.update(
         best_W=best["W"], best_b=best["b"], best_index=best["best_index"], best_density=densities(cfg)
     )
@@ -163,7 +165,9 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
     from superpose.plots.animation import Panel, geometry_animation
 
     panels = [
-        Panel(arrays["snapshot_W"][i], title=label, importance=arrays["importance"][i], loss=arrays["loss"][i])
+        Panel(
+            arrays["snapshot_W"][i], title=label, importance=arrays["importance"][i], loss=arrays["loss"][i]
+        )
         for i, label in forming_instances(arrays)
     ]
     path = geometry_animation(

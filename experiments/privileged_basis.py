@@ -118,7 +118,7 @@ def train(cfg: Config, ctx) -> dict:
         eval_batches=cfg.eval_batches,
     )
     result = ctx.sweep("main", Sweep(ReluHidden(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    best = best_of(result.params, result.final_loss, grid, axis="seed")
+    best = best_of(result.params, result.select_loss, grid, axis="seed")
     return {
         "W": result.params["W"],  # [N, m, n] every fit
         "b": result.params["b"],

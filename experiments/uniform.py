@@ -94,7 +94,7 @@ def train(cfg: Config, ctx) -> dict:
         train_cfg = TrainConfig(n, m, batch_size=cfg.batch_size, n_steps=cfg.n_steps)
         sweep = Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed)
         result = ctx.sweep(key, sweep)
-        best = best_of(result.params, result.final_loss, grid, axis="seed")
+        best = best_of(result.params, result.select_loss, grid, axis="seed")
         arrays[f"{key}_W"] = best["W"]  # [n_densities, m, n]
         arrays[f"{key}_b"] = best["b"]  # [n_densities, n]
         arrays[f"{key}_density"] = dens

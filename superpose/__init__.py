@@ -30,18 +30,23 @@ _EXPORTS = {
     "ReluHidden": "superpose.models",
     "AbsMLP": "superpose.models",
     "Task": "superpose.train",
+    "Study": "superpose.study",
+    "StudyResult": "superpose.study",
     "Grid": "superpose.sweep",
     "Sweep": "superpose.sweep",
     "SweepResult": "superpose.sweep",
     "best_of": "superpose.sweep",
     "load_run": "superpose.lab.store",
+    "LoadedRun": "superpose.lab.store",
 }
 _MODULES = (
     "config",
     "data",
     "models",
+    "optim",
     "train",
     "sweep",
+    "study",
     "metrics",
     "theory",
     "testing",
@@ -50,7 +55,8 @@ _MODULES = (
     "lab",
 )
 
-__all__ = sorted(_EXPORTS) + list(_MODULES)
+# `from superpose import *` leaves out superpose.testing: it needs hypothesis, which only the test extra installs.
+__all__ = sorted(_EXPORTS) + [m for m in _MODULES if m != "testing"]
 
 
 def __getattr__(name: str):
@@ -65,4 +71,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return __all__ + ["testing"]

@@ -64,14 +64,22 @@ class TrainConfig:
     log_every: int | None = None  # loss is averaged over windows of this many steps (None: derived)
     chunk_steps: int | None = None  # steps per compiled call (None: derived); progress/checkpoints between
     snapshot_steps: tuple[int, ...] = ()  # weights are kept at these steps (multiples of steps_per_log)
-    eval_batches: int = 8  # final loss is measured on eval_batches * batch_size fresh samples
+    # Evaluation (sweep.py, `eval_batch_counts`): each trained model is scored on enough batches that its
+    # rarest feature is expected active eval_actives times (10,000: the loss of a sparse model is a sum of rare
+    # events, and 10,000 of them put its relative noise well under 1%), at least eval_batches and at most
+    # max_eval_batches (None: n_steps // 4, so the two evaluations cost at most ~1/6 of training).
+    eval_batches: int = 8
+    eval_actives: int = 10_000
+    max_eval_batches: int | None = None
     rng: str = "hash"  # "hash": threefry-seeded counter hash (fast); "threefry": jax.random.uniform
     steps_per_log: int = dataclasses.field(init=False, repr=False, compare=False)
     steps_per_chunk: int = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "eval_batches"):
+        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "eval_batches", "eval_actives"):
             _positive_int(name, getattr(self, name))
+        if self.max_eval_batches is not None:
+            _positive_int("max_eval_batches", self.max_eval_batches)
         if self.n_steps > MAX_STEPS:
             raise ConfigError(f"n_steps must be below 2**31, got {self.n_steps}")
         if self.schedule not in SCHEDULES:
@@ -80,6 +88,11 @@ class TrainConfig:
             raise ConfigError(f"rng must be 'hash' or 'threefry', got {self.rng!r}")
         if isinstance(self.warmup_steps, bool) or not 0 <= self.warmup_steps <= self.n_steps:
             raise ConfigError(f"warmup_steps must be in [0, n_steps], got {self.warmup_steps!r}")
+        if self.schedule == "warmup_cosine" and self.warmup_steps >= self.n_steps:
+            raise ConfigError(
+                f"warmup_steps ({self.warmup_steps}) must be below n_steps ({self.n_steps}) for the "
+                "warmup_cosine schedule: no steps would be left for the decay"
+            )
         if self.chunk_steps is not None:
             _positive_int("chunk_steps", self.chunk_steps)
         log = self.log_every
@@ -113,7 +126,12 @@ class TrainConfig:
         object.__setattr__(self, "steps_per_log", int(log))
         object.__setattr__(self, "steps_per_chunk", int(chunk))
         for s in self.snapshot_steps:
-            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s % log or not 0 < s <= self.n_steps:
+            if (
+                isinstance(s, bool)
+                or not isinstance(s, (int, np.integer))
+                or s % log
+                or not 0 < s <= self.n_steps
+            ):
                 raise ConfigError(
                     f"snapshot step {s!r} must be a multiple of the log window ({log}) in (0, n_steps]"
                 )
@@ -124,6 +142,12 @@ class TrainConfig:
                 f"{len(self.snapshot_steps)} snapshot steps: at most {MAX_SNAPSHOTS} (each one is a copy of the "
                 "weights per instance, carried through training)"
             )
+
+    @property
+    def eval_batch_cap(self) -> int:
+        """The most batches one evaluation of one model may use (see max_eval_batches)."""
+        cap = self.max_eval_batches if self.max_eval_batches is not None else self.n_steps // 4
+        return max(cap, self.eval_batches)
 
     @property
     def n_chunks(self) -> int:
@@ -160,7 +184,8 @@ class Hyper(NamedTuple):
     def take(self, index) -> Hyper:
         """The instances at `index` (an int, slice or index array) of a batched Hyper, extras included."""
         return Hyper(
-            *(np.asarray(f)[index] for f in self[:4]), extra={k: np.asarray(v)[index] for k, v in self.extra.items()}
+            *(np.asarray(f)[index] for f in self[:4]),
+            extra={k: np.asarray(v)[index] for k, v in self.extra.items()},
         )
 
 
@@ -280,7 +305,9 @@ def instance_extras(n_instances: int, extra: dict) -> dict:
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(f"extra names must be identifiers, got {name!r}")
         if isinstance(value, PerFeature):
-            raise ConfigError(f"extra {name!r}: per_feature has no meaning here; give [n_instances, ...] values")
+            raise ConfigError(
+                f"extra {name!r}: per_feature has no meaning here; give [n_instances, ...] values"
+            )
         raw = value.values if isinstance(value, PerInstance) else value
         try:
             a = np.asarray(raw)
@@ -289,30 +316,55 @@ def instance_extras(n_instances: int, extra: dict) -> dict:
         if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
             raise ConfigError(f"extra {name!r} must be numeric, got dtype {a.dtype}")
         if np.issubdtype(a.dtype, np.floating):
-            a = a.astype(np.float32)
             if not np.all(np.isfinite(a)):
                 raise ConfigError(f"extra {name!r} must be finite (got NaN or inf)")
+            big = np.abs(a).max(initial=0.0)
+            if big > np.finfo(np.float32).max:
+                raise ConfigError(f"extra {name!r} holds {big:.3g}, beyond float32 (JAX computes in 32 bits)")
+            a = a.astype(np.float32)
+        elif np.issubdtype(a.dtype, np.integer) and a.dtype.itemsize > 4 or a.dtype == np.uint32:
+            # JAX (without x64) would cast to int32 silently: 2**40 + 5 becomes 5. Keep exact values or refuse.
+            info = np.iinfo(np.int32)
+            if a.size and (a.min() < info.min or a.max() > info.max):
+                bad = a.max() if a.max() > info.max else a.min()
+                raise ConfigError(
+                    f"extra {name!r} holds the integer {int(bad)}, outside int32 [{info.min}, {info.max}] "
+                    "(JAX computes in 32 bits and would wrap it silently)"
+                )
+            a = a.astype(np.int32)
         if a.ndim == 0:
             a = np.broadcast_to(a, (n_instances,))
         elif a.shape[0] != n_instances or (isinstance(value, PerInstance) and a.ndim != 1):
-            raise ConfigError(f"extra {name!r} of shape {a.shape} does not start with the {n_instances} instances")
+            raise ConfigError(
+                f"extra {name!r} of shape {a.shape} does not start with the {n_instances} instances"
+            )
         out[name] = np.ascontiguousarray(a)
     return out
 
 
 def validate_hyper(hyper: Hyper) -> None:
     """Raise ConfigError with a one-line message if any per-instance value is out of range."""
+
+    def first_bad(values, ok) -> str:
+        values = np.asarray(values)
+        return f"{values[~ok(values)].flat[0]:.6g}"
+
     p = np.asarray(hyper.feature_prob)
-    if not np.all(np.isfinite(p)) or np.any(p <= 0) or np.any(p > 1):
-        raise ConfigError("feature_prob (density, 1 - sparsity) must lie in (0, 1]")
+    in_range = lambda v: np.isfinite(v) & (v > 0) & (v <= 1)  # noqa: E731
+    if not np.all(in_range(p)):
+        raise ConfigError(
+            f"feature_prob (density, 1 - sparsity) must lie in (0, 1], got {first_bad(p, in_range)}"
+        )
     if not np.all(np.isfinite(hyper.importance)):
-        raise ConfigError("importance must be finite (got NaN or inf)")
-    if np.any(np.asarray(hyper.importance) < 0):
-        raise ConfigError("importance must be non-negative")
-    if not np.all(np.isfinite(hyper.lr)) or np.any(np.asarray(hyper.lr) <= 0):
-        raise ConfigError("learning rate must be positive and finite")
-    if not np.all(np.isfinite(hyper.weight_decay)) or np.any(np.asarray(hyper.weight_decay) < 0):
-        raise ConfigError("weight_decay must be non-negative and finite")
+        raise ConfigError("importance must be finite, got NaN or inf")
+    nonneg = lambda v: v >= 0  # noqa: E731
+    if not np.all(nonneg(np.asarray(hyper.importance))):
+        raise ConfigError(f"importance must be non-negative, got {first_bad(hyper.importance, nonneg)}")
+    positive = lambda v: np.isfinite(v) & (v > 0)  # noqa: E731
+    if not np.all(positive(np.asarray(hyper.lr))):
+        raise ConfigError(f"learning rate must be positive and finite, got {first_bad(hyper.lr, positive)}")
+    if not np.all(np.isfinite(hyper.weight_decay)):
+        raise ConfigError("weight_decay must be finite, got NaN or inf")
 
 
 def geometric_importance(n_features: int, ratio: float) -> np.ndarray:

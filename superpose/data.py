@@ -202,3 +202,38 @@ def draw(sampler, key, hyper, cfg) -> jax.Array:
     if own is not None:
         return own(key, hyper, cfg)
     return sampler.sample(key, hyper.feature_prob, cfg.batch_size, cfg.rng)
+
+
+# --- names ---------------------------------------------------------------------------------------------
+
+SAMPLERS = {
+    "independent": Independent,
+    "signed": lambda: Independent(magnitude="signed_uniform"),
+}
+SIGNED_MAGNITUDES = {"uniform": False, "exponential": False, "power_law": False, "signed_uniform": True}
+
+
+def get_sampler(spec):
+    """A sampler from its registered name (SAMPLERS) or a sampler instance (returned as it is); ConfigError
+    for anything else (a class, None, an unknown name)."""
+    if isinstance(spec, str):
+        try:
+            return SAMPLERS[spec]()
+        except KeyError:
+            raise ConfigError(f"unknown sampler {spec!r}; known: {', '.join(sorted(SAMPLERS))}") from None
+    if isinstance(spec, type):
+        raise ConfigError(
+            f"sampler must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
+        )
+    if not (callable(getattr(spec, "sample", None)) or callable(getattr(spec, "draw", None))):
+        raise ConfigError(
+            f"sampler must be a name ({', '.join(sorted(SAMPLERS))}) or an object with sample or draw, got {spec!r}"
+        )
+    return spec
+
+
+def produces_signed(sampler) -> bool | None:
+    """Whether the sampler's non-zero values take both signs: True/False for the built-in magnitude laws,
+    None when it cannot be told (a magnitude function or a sampler of your own)."""
+    magnitude = getattr(sampler, "magnitude", None)
+    return SIGNED_MAGNITUDES.get(magnitude) if isinstance(magnitude, str) else None

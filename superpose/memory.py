@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from superpose.config import ConfigError
 
 
@@ -56,3 +58,18 @@ def require(needed: float, available: int | None, what: str, hint: str = "") -> 
             f"{what} needs about {fmt_bytes(needed)} but {fmt_bytes(available)} is available"
             + (f"; {hint}" if hint else "")
         )
+
+
+def agreed(available: int | None) -> int | None:
+    """The least of `available` over every process (jax.distributed), so that all processes accept or refuse
+    a computation together; a process that does not know counts as unlimited. One process: unchanged."""
+    import jax
+
+    if jax.process_count() == 1:
+        return available
+    from jax.experimental import multihost_utils
+
+    mine = np.int64(-1 if available is None else available)
+    every = np.asarray(multihost_utils.process_allgather(mine))
+    known = every[every >= 0]
+    return int(known.min()) if known.size else None

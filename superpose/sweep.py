@@ -1,8 +1,10 @@
 """The instance axis: a grid of toy models trained in one compiled call.
 
-Owns: grids of hyperparameters flattened to one instance axis, vmap over instances, sharding that axis
-over devices (padding it to a multiple of the device count), the host loop over chunks with lagged
-reporting, and best-of-N selection. Does not: model maths (models.py) or one instance's training (train.py).
+Owns: grids of hyperparameters flattened to one instance axis, vmap over instances, choosing devices for a
+sweep and sharding that axis over them (padding it to a multiple of the device count), the host loop over
+chunks, the two evaluations of every trained model (ranking on shared samples, reporting on fresh ones),
+marking diverged instances, and best-of-N selection. Does not: model maths (models.py) or one instance's
+training (train.py).
 
 The compiled functions are module-level and keyed on the static train.Task (model, sampler, config), so a
 second grid of the same shapes, or the next chunk, never recompiles.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import time
 from collections.abc import Callable, Sequence
 
 import jax
@@ -35,7 +38,7 @@ class Grid:
     def __init__(self, **axes: Sequence) -> None:
         if not axes:
             raise ConfigError("a grid needs at least one axis")
-        object.__setattr__(self, "axes", {k: np.asarray(v) for k, v in axes.items()})
+        object.__setattr__(self, "axes", {k: exact_axis(v) for k, v in axes.items()})
         for name, values in self.axes.items():
             if values.ndim != 1 or values.size == 0:
                 raise ConfigError(f"grid axis {name!r} must be a non-empty 1-D sequence")
@@ -71,18 +74,41 @@ class Grid:
         return int(np.ravel_multi_index(tuple(point[k] for k in self.axes), self.shape))
 
 
-def best_of(arrays: dict[str, np.ndarray], loss: np.ndarray, grid: Grid, axis: str = "seed") -> dict:
-    """Keep, for every point of the other axes, the instance with the lowest `loss` along `axis`.
+def exact_axis(values) -> np.ndarray:
+    """A grid axis as given, floats widened to float64 (never narrowed: a coordinate such as 0.1 must compare
+    equal to the decimal the user typed; the device sees float32 through make_hyper anyway)."""
+    a = np.asarray(values)
+    return a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a
 
-    arrays: name -> [grid.size, ...]; loss [grid.size]. Returns name -> [*other_axes_shape, ...] and
-    'best_index' (flat instance index of each kept instance).
+
+def pick_best(loss: np.ndarray, axis: int) -> np.ndarray:
+    """Index along `axis` of the lowest finite loss (NaN and inf, i.e. diverged fits, are never picked);
+    -1 where every fit along the axis is non-finite."""
+    loss = np.asarray(loss, np.float64)
+    finite = np.isfinite(loss)
+    pick = np.argmin(np.where(finite, loss, np.inf), axis=axis)
+    return np.where(finite.any(axis=axis), pick, -1)
+
+
+def best_of(arrays: dict[str, np.ndarray], loss: np.ndarray, grid: Grid, axis: str = "seed") -> dict:
+    """Keep, for every point of the other axes, the instance with the lowest finite `loss` along `axis`.
+
+    arrays: name -> [grid.size, ...]; loss [grid.size]: rank on SweepResult.select_loss (samples shared by
+    every fit) and report the kept fits' SweepResult.final_loss (fresh samples). Returns name ->
+    [*other_axes_shape, ...] and 'best_index' (flat instance index of each kept instance). A point where every
+    fit diverged raises ConfigError naming it (use superpose.Study, whose best() marks such points instead).
     """
     names = list(grid.axes)
     if axis not in names:
         raise ConfigError(f"grid has no axis {axis!r}; axes: {names}")
     k = names.index(axis)
     flat_index = np.arange(grid.size).reshape(grid.shape)
-    pick = np.argmin(grid.unflatten(loss), axis=k)
+    pick = pick_best(grid.unflatten(loss), axis=k)
+    if np.any(pick < 0):
+        where = np.argwhere(pick < 0)[0]
+        others = [n for n in names if n != axis]
+        point = ", ".join(f"{n}={grid.axes[n][i]:.4g}" for n, i in zip(others, where))
+        raise ConfigError(f"every fit along {axis!r} diverged (NaN/inf) at {point or 'the only point'}")
     chosen = np.take_along_axis(flat_index, np.expand_dims(pick, k), axis=k).squeeze(k)
     out = {name: np.asarray(a)[chosen] for name, a in arrays.items()}
     out["best_index"] = chosen
@@ -141,15 +167,36 @@ def _chunk(task, hyper, seeds, root_seed, state, start_step, *, mesh=None, group
     return _per_device(local, mesh, 3)(hyper, seeds, state, root_seed, start_step)
 
 
-@functools.partial(jax.jit, static_argnames=("task", "mesh", "group_size"))
-def _evaluate(task, hyper, seeds, root_seed, params, *, mesh=None, group_size=None):
-    def local(hyper, seeds, params, root_seed, _):
-        def one(h, s, p):
-            return train_lib.evaluate(task, h, _keys(root_seed, s), p)
+@functools.partial(jax.jit, static_argnames=("task", "mesh", "group_size", "max_batches"))
+def _evaluate(
+    task, hyper, n_batches, root_seed, params, stream, *, mesh=None, group_size=None, max_batches=1
+):
+    def local(hyper, n_batches, params, root_seed, stream):
+        key = train_lib.evaluation_key(root_seed, stream)
 
-        return _grouped(one, group_size, hyper, seeds, params)
+        def one(h, nb, p):
+            return train_lib.evaluate(task, h, key, p, nb, max_batches)
 
-    return _per_device(local, mesh, 3)(hyper, seeds, params, root_seed, np.int32(0))
+        return _grouped(one, group_size, hyper, n_batches, params)
+
+    return _per_device(local, mesh, 3)(hyper, n_batches, params, root_seed, stream)
+
+
+def eval_batch_counts(hyper: Hyper, cfg: TrainConfig, sampler) -> np.ndarray:
+    """[N] evaluation batches per instance: enough that the instance's rarest feature (among those with
+    importance > 0) is expected active cfg.eval_actives times, clipped to [cfg.eval_batches,
+    cfg.eval_batch_cap]. Depends only on the instance's own densities, so fits of one grid point get equal
+    counts (and, through the shared stream, equal samples). A sampler with its own `draw` (e.g. a fixed
+    training set) gets cfg.eval_batches: its densities need not describe what it draws."""
+    n = np.asarray(hyper.feature_prob).shape[0]
+    if getattr(sampler, "draw", None) is not None:
+        return np.full(n, cfg.eval_batches, np.int32)
+    p = np.asarray(hyper.feature_prob, np.float64)
+    weighted = np.asarray(hyper.importance) > 0
+    rarest = np.where(weighted, p, np.inf).min(axis=1)
+    rarest = np.where(np.isfinite(rarest), rarest, p.min(axis=1))
+    wanted = np.ceil(cfg.eval_actives / (rarest * cfg.batch_size))
+    return np.clip(wanted, cfg.eval_batches, cfg.eval_batch_cap).astype(np.int32)
 
 
 # Groups of about this many batch elements (group_size x n_features x batch_size) ran fastest on the
@@ -168,16 +215,64 @@ def default_group_size(n_local: int, cfg: TrainConfig, platform: str) -> int | N
 # --- the sweep -----------------------------------------------------------------------------------------
 
 
+def choose_devices(n_instances: int, devices: Sequence[jax.Device] | None = None) -> list:
+    """The devices a sweep of n_instances runs on by default: all of `devices` (default jax.devices()) when
+    there are at least as many instances; else one per instance, but at least one per process (under
+    jax.distributed every process must own a block of the sweep), taken round-robin over the processes.
+    So one large instance runs once, not padded onto every device."""
+    devices = list(devices) if devices is not None else jax.devices()
+    if n_instances >= len(devices):
+        return devices
+    by_process: dict[int, list] = {}
+    for d in devices:
+        by_process.setdefault(d.process_index, []).append(d)
+    want = max(n_instances, len(by_process))
+    chosen = []
+    for i in range(max(len(v) for v in by_process.values())):
+        for p in sorted(by_process):
+            if i < len(by_process[p]) and len(chosen) < want:
+                chosen.append(by_process[p][i])
+    return sorted(chosen, key=lambda d: (d.process_index, d.id))
+
+
+def min_known(values) -> int | None:
+    """The smallest of the values that are not None (None if none is known)."""
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
+
+
 @dataclasses.dataclass
 class SweepResult:
     """Instance-first numpy arrays of a finished sweep."""
 
     params: dict[str, np.ndarray]  # e.g. W [N, m, n], b [N, n]
-    loss: np.ndarray  # [N, n_logs] mean training loss per log window
+    loss: np.ndarray  # [N, n_logs] mean training loss per log window (NaN once an instance diverged)
     log_steps: np.ndarray  # [n_logs]
-    final_loss: np.ndarray  # [N] evaluation loss on fresh samples
+    final_loss: np.ndarray  # [N] loss on the REPORT stream: fresh samples that chose nothing; NaN if diverged
     snapshots: dict[str, np.ndarray]  # e.g. W [N, n_snapshots, m, n]
     snapshot_steps: np.ndarray  # [n_snapshots]
+    select_loss: np.ndarray | None = None  # [N] loss on the SELECT stream (shared samples): rank fits on this
+    diverged: np.ndarray | None = None  # [N] bool: parameters or training loss not finite
+    eval_batches: np.ndarray | None = None  # [N] batches in each of the two evaluations
+
+    def __post_init__(self) -> None:
+        n = np.shape(self.final_loss)[0]
+        if self.diverged is None:
+            self.diverged = diverged_mask(self.params, self.loss)
+        if self.select_loss is None:
+            self.select_loss = np.asarray(self.final_loss)
+        if self.eval_batches is None:
+            self.eval_batches = np.zeros(n, np.int32)
+
+
+def diverged_mask(params: dict, loss: np.ndarray) -> np.ndarray:
+    """[N] True where an instance's parameters or logged training losses are not all finite."""
+    bad = ~np.isfinite(np.asarray(loss)).reshape(np.shape(loss)[0], -1).all(axis=1)
+    for a in params.values():
+        a = np.asarray(a)
+        if np.issubdtype(a.dtype, np.floating):
+            bad |= ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
+    return bad
 
 
 ChunkCallback = Callable[[int, "train_lib.TrainState", np.ndarray], None]
@@ -193,11 +288,25 @@ def to_host(tree):
     from jax.experimental import multihost_utils
 
     return jax.tree.map(
-        lambda x: np.asarray(multihost_utils.process_allgather(x, tiled=True))
-        if isinstance(x, jax.Array) and not x.is_fully_addressable
-        else np.asarray(x),
+        lambda x: (
+            np.asarray(multihost_utils.process_allgather(x, tiled=True))
+            if isinstance(x, jax.Array) and not x.is_fully_addressable
+            else np.asarray(x)
+        ),
         tree,
     )
+
+
+def wait_until_ready(tree, longest_sleep: float = 0.05) -> None:
+    """Block until every device array in `tree` is computed, in short sleeps rather than one blocking call,
+    so that Ctrl-C (SIGINT) is handled within about `longest_sleep` seconds even during a long chunk (a
+    blocking transfer would hold the signal until the chunk ends). Sleeps start at 1 ms, so a fast chunk
+    loses almost nothing."""
+    sleep = 0.001
+    for leaf in jax.tree.leaves(tree):
+        while isinstance(leaf, jax.Array) and not leaf.is_ready():
+            time.sleep(sleep)
+            sleep = min(2 * sleep, longest_sleep)
 
 
 def pad_instances(tree, n_padded: int):
@@ -233,8 +342,10 @@ class Sweep:
 
     hyper: Hyper of [N, ...] arrays (see config.make_hyper); seeds: [N] integers in [0, 2**32), the instance
     identities (instance key = fold_in(key(root_seed), seed)).
-    devices: the devices to shard the instance axis over (default: all of jax.devices()); `on(devices)`
-    places a copy elsewhere.
+    optimizer: a factory (superpose.optim: AdamW() by default, Adam, SGD, Custom) or its name.
+    devices: the devices to shard the instance axis over (default: `choose_devices`: every device when
+    there are at least as many instances, else one device per instance, spread over the processes; one
+    large instance is never copied onto every device); `on(devices)` places a copy elsewhere.
     group_size: instances run together on one device (default: cache-sized groups on CPU, all at once
     elsewhere; see default_group_size). Results do not depend on it beyond float rounding.
 
@@ -255,8 +366,12 @@ class Sweep:
         root_seed: int = 0,
         devices: Sequence[jax.Device] | None = None,
         group_size: int | None = None,
+        optimizer=None,
     ) -> None:
-        self.task = train_lib.Task(model, sampler, cfg)
+        from superpose.optim import AdamW, get_optimizer
+
+        optimizer = AdamW() if optimizer is None else get_optimizer(optimizer)
+        self.task = train_lib.Task(model, sampler, cfg, optimizer)
         seeds = _check_seeds(seeds)
         n = seeds.size
         hyper = Hyper(
@@ -275,6 +390,12 @@ class Sweep:
                     f"({n} seeds, {cfg.n_features} features; build it with make_hyper)"
                 )
         validate_hyper(hyper)
+        if np.any(hyper.weight_decay < 0) and not getattr(optimizer, "negative_weight_decay", False):
+            raise ConfigError(
+                f"weight_decay must be non-negative for {type(optimizer).__name__}, got "
+                f"{float(hyper.weight_decay.min()):.6g} (an optimizer that gives negative decay a meaning "
+                "declares negative_weight_decay = True)"
+            )
         check = getattr(sampler, "check", None)
         if check is not None:
             check(hyper.feature_prob)
@@ -312,7 +433,7 @@ class Sweep:
 
     def _place(self, devices) -> None:
         """Pad the instance axis for `devices` (and groups), check memory, and put the inputs there."""
-        devices = list(devices) if devices is not None else jax.devices()
+        devices = list(devices) if devices is not None else choose_devices(self.n_instances)
         if not devices:
             raise ConfigError("a sweep needs at least one device")
         n_local = -(-self.n_instances // len(devices))
@@ -352,12 +473,18 @@ class Sweep:
             f"batch {cfg.batch_size:,}) on {len(devices)} {devices[0].platform} device(s)"
         )
         hint = "use fewer instances, a smaller batch_size or more devices"
+        # Every process must reach the same verdict (a refusal in one would leave the others waiting in a
+        # collective): compare against the least memory any process has.
         if devices[0].platform == "cpu":  # CPU devices share the host's memory; checkpoints copy the state
-            memory.require(
-                len(devices) * per_device + self.n_padded * state, memory.host_available(), what, hint
-            )
+            available = memory.agreed(memory.host_available())
+            memory.require(len(devices) * per_device + self.n_padded * state, available, what, hint)
         else:
-            memory.require(per_device, memory.device_available(devices[0]), what, hint)
+            available = memory.agreed(
+                min_known(
+                    memory.device_available(d) for d in devices if d.process_index == jax.process_index()
+                )
+            )
+            memory.require(per_device, available, what, hint)
 
     def on(self, devices: Sequence[jax.Device] | None) -> Sweep:
         """A copy of this sweep, of the same class with every attribute kept, on `devices` (None: all)."""
@@ -397,18 +524,27 @@ class Sweep:
             group_size=self.group_size,
         )
 
-    def evaluate(self, params) -> np.ndarray:
-        """[N] loss of `params` (padded, on the devices) on cfg.eval_batches fresh batches per instance."""
+    @functools.cached_property
+    def eval_batches(self) -> np.ndarray:
+        """[N] batches in each evaluation of each instance (eval_batch_counts)."""
+        return eval_batch_counts(self.host_hyper, self.cfg, self.sampler)
+
+    def evaluate(self, params, stream: int = train_lib.REPORT) -> np.ndarray:
+        """[N] loss of `params` (padded, on the devices) on the shared evaluation `stream` (train.SELECT
+        ranks fits, train.REPORT measures the reported loss); NaN for non-finite parameters."""
+        counts = self.eval_batches
         loss = _evaluate(
             self.task,
             self.hyper,
-            self.seeds,
+            self.put_instances(counts),
             self.root_seed,
             params,
+            np.uint32(stream),
             mesh=self.mesh,
             group_size=self.group_size,
+            max_batches=int(counts.max()),
         )
-        return to_host(loss)[: self.n_instances]
+        return np.array(to_host(loss)[: self.n_instances])
 
     def put(self, state: train_lib.TrainState) -> train_lib.TrainState:
         """Place a padded state (leading [n_padded] axis; host or device arrays) on the devices."""
@@ -432,19 +568,28 @@ class Sweep:
         logs = [] if loss_log is None else [np.asarray(loss_log)]
         for chunk in range(start_chunk, cfg.n_chunks):
             state, chunk_log = self.run_chunk(state, chunk)
+            wait_until_ready(chunk_log)
             logs.append(to_host(chunk_log))
             if on_chunk is not None:
                 on_chunk(chunk, state, np.concatenate(logs, axis=1))
         loss = np.concatenate(logs, axis=1) if logs else np.zeros((self.n_padded, 0), np.float32)
         n = self.n_instances
         host = to_host(state)
+        params = {k: v[:n] for k, v in host.params.items()}
+        diverged = diverged_mask(params, loss[:n])
+        select = self.evaluate(state.params, train_lib.SELECT)
+        report = self.evaluate(state.params, train_lib.REPORT)
+        select[diverged], report[diverged] = np.nan, np.nan
         return SweepResult(
-            params={k: v[:n] for k, v in host.params.items()},
+            params=params,
             loss=loss[:n],
             log_steps=cfg.log_steps,
-            final_loss=self.evaluate(state.params),
+            final_loss=report,
             snapshots={k: v[:n] for k, v in host.snapshots.items()},
             snapshot_steps=np.asarray(cfg.snapshot_steps, dtype=np.int32),
+            select_loss=select,
+            diverged=diverged,
+            eval_batches=self.eval_batches,
         )
 
 

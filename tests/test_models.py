@@ -132,19 +132,25 @@ def test_zero_weights_give_the_closed_form_loss(features, seed):
 @pytest.mark.parametrize("model", [models.ReluOutput(), models.AbsMLP()], ids=lambda m: type(m).__name__)
 def test_init_is_xavier_normal_per_model(model):
     """Xavier-normal per single model: every weight matrix has mean 0 and std sqrt(2 / (m + n)), biases are
-    zero; the same key gives the same weights, another key other weights; and the parameters fit apply
-    (x [n, batch] -> [n, batch]) with m hidden units."""
+    zero; except AbsMLP's output layer, which starts alive (W2 = |Xavier-normal|, so its RMS is the Xavier std
+    and every entry is >= 0; b = output_bias); the same key gives the same weights, another key other weights;
+    and the parameters fit apply (x [n, batch] -> [n, batch]) with m hidden units."""
     n, m = 120, 80
     params = model.init(jax.random.key(0), n, m)
     std = np.sqrt(2 / (n + m))
+    live_output = isinstance(model, models.AbsMLP)
     for name, value in params.items():
         value = np.asarray(value)
         if name == "b":
-            assert np.all(value == 0)
+            assert np.all(value == (model.output_bias if live_output else 0))
+            continue
+        assert sorted(value.shape) == [m, n], name
+        if live_output and name == "W2":
+            assert np.all(value >= 0)
+            assert np.sqrt(np.mean(value**2)) == pytest.approx(std, rel=0.05)
             continue
         assert np.std(value) == pytest.approx(std, rel=0.05), name
         assert abs(np.mean(value)) < 4 * std / np.sqrt(value.size), name
-        assert sorted(value.shape) == [m, n], name
     again, other = model.init(jax.random.key(0), n, m), model.init(jax.random.key(1), n, m)
     for name in params:
         np.testing.assert_array_equal(np.asarray(again[name]), np.asarray(params[name]))

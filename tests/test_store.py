@@ -266,9 +266,23 @@ def test_config_json_without_required_keys_is_corrupt(tmp_path):
 
 def test_load_run(tmp_path):
     run = make_run(tmp_path, complete=True)
-    arrays, config = store.load_run(run.path)
-    assert arrays["W"].shape == (3, 2, 5)
-    assert config["experiment"] == "intro"
+    loaded = store.load_run(run.path)
+    assert loaded.arrays["W"].shape == (3, 2, 5)
+    assert loaded.config["experiment"] == "intro"
+    assert loaded.status == "complete" and loaded.summary is not None
+
+
+def test_load_run_skips_incomplete_runs_unless_asked(tmp_path):
+    """An experiment name means its newest complete run; a run named exactly that is incomplete raises
+    unless incomplete=True."""
+    done = make_run(tmp_path, complete=True)
+    time.sleep(1.01)  # run ids start with the second they were made
+    partial = make_run(tmp_path, complete=False)
+    assert partial.id > done.id
+    assert store.load_run("intro", tmp_path).path == done.path
+    assert store.load_run("intro", tmp_path, incomplete=True).path == partial.path
+    with pytest.raises(RunError, match="incomplete.*incomplete=True"):
+        store.load_run(partial.path, tmp_path)
 
 
 def test_files_are_world_readable(tmp_path):

@@ -81,6 +81,18 @@ examples:
 }
 
 
+def _version() -> str:
+    """The installed package's version, and the checkout's commit where there is one."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("superpose")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    commit = store.code_version().get("git_commit")
+    return f"{version} (commit {commit[:10]})" if commit else version
+
+
 def _fmt_seconds(s) -> str:
     if not isinstance(s, (int, float)):
         return "-"
@@ -106,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "\nEach command has --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"superpose {_version()}")
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=runner.ArgumentParser
     )
@@ -177,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=None, help="write here (default: the run directory)")
     p.add_argument("--fps", type=int, default=12, help="frames per second (default 12)")
-    p.add_argument("--format", choices=("gif", "mp4"), default="gif", help="gif (default) or mp4 (needs ffmpeg)")
+    p.add_argument(
+        "--format", choices=("gif", "mp4"), default="gif", help="gif (default) or mp4 (needs ffmpeg)"
+    )
     p.add_argument("--runs-dir", **runs_dir)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -87,6 +88,9 @@ def result_arrays(result, prefix: str = "") -> dict[str, np.ndarray]:
     out[f"{prefix}loss"] = result.loss
     out[f"{prefix}log_steps"] = result.log_steps
     out[f"{prefix}final_loss"] = result.final_loss
+    out[f"{prefix}select_loss"] = result.select_loss
+    out[f"{prefix}diverged"] = result.diverged
+    out[f"{prefix}eval_batches"] = result.eval_batches
     if result.snapshot_steps.size:
         out.update({f"{prefix}snapshot_{k}": v for k, v in result.snapshots.items()})
         out[f"{prefix}snapshot_steps"] = result.snapshot_steps
@@ -109,6 +113,9 @@ def _result_from_arrays(arrays: dict, param_names, path: Path, n_instances: int)
         final_loss=arrays["final_loss"],
         snapshots={k: arrays[f"snapshot_{k}"] for k in param_names if f"snapshot_{k}" in arrays},
         snapshot_steps=arrays.get("snapshot_steps", np.zeros((0,), np.int32)),
+        select_loss=arrays.get("select_loss"),
+        diverged=arrays.get("diverged"),
+        eval_batches=arrays.get("eval_batches"),
     )
 
 
@@ -163,24 +170,27 @@ class Context:
         state = jax.tree.unflatten(treedef, list(pad_instances(arrays, sweep.n_padded)))
         return state, next_chunk, pad_instances(loss, sweep.n_padded)
 
-    def sweep(self, name: str, sweep):
+    def sweep(self, name: str, sweep, allow_diverged: bool = False):
         """Run `sweep` to the end, checkpointing after every chunk; a finished sweep is loaded, not rerun.
 
-        Between chunks: the new loss windows and all float state are checked for NaN/inf (Diverged names
-        the instances; the previous checkpoint stays), then the state is written atomically to
-        checkpoints/NAME.npz. Returns the SweepResult.
+        Between chunks: the new loss windows and all float state are checked for NaN/inf, then the state is
+        written atomically to checkpoints/NAME.npz. A diverged instance stops the run (Diverged names the
+        instances; the previous checkpoint stays) unless `allow_diverged`, for sweeps whose analysis skips
+        diverged instances (best-of over fits): then they are named once on stderr and in lineage.json,
+        marked in the result's `diverged` mask, and only a sweep in which every instance diverged stops.
+        Returns the SweepResult.
         """
         import jax
 
-        from superpose.sweep import to_host
+        from superpose.sweep import choose_devices, to_host
 
         if not store.NAME.match(name):
             raise ValueError(f"sweep name {name!r}: letters, digits and _ only")
         if name in self._seen:
             raise ValueError(f"sweep name {name!r} used twice in one run")
         self._seen.add(name)
-        if self.devices is not None:
-            sweep = sweep.on(self.devices)  # a copy of the same class: subclass state (warm starts) is kept
+        if self.devices is not None:  # a copy of the same class: subclass state (warm starts) is kept
+            sweep = sweep.on(choose_devices(sweep.n_instances, self.devices))
         cfg, n = sweep.cfg, sweep.n_instances
         seeds = sweep.host_seeds
         self._record(
@@ -203,6 +213,7 @@ class Context:
 
         windows = cfg.steps_per_chunk // cfg.steps_per_log
         lr = sweep.host_hyper.lr
+        reported = np.zeros(n, bool)  # instances already named as diverged
         chunk_times: list[float] = []
         last = [time.perf_counter()]
 
@@ -215,19 +226,30 @@ class Context:
             for leaf in leaves:
                 if np.issubdtype(leaf.dtype, np.floating):
                     finite &= np.isfinite(leaf.reshape(n, -1)).all(axis=1)
-            if not finite.all():
-                bad = np.flatnonzero(~finite)
+            fresh = ~finite & ~reported
+            if fresh.any():
+                bad = np.flatnonzero(fresh)
                 named = ", ".join(f"#{i} (seed {seeds[i]}, lr {lr[i]:.3g})" for i in bad[:8])
-                kept = (
-                    f"the checkpoint after chunk {chunk} ({ckpt_path}) is kept"
-                    if chunk > 0
-                    else "no checkpoint had been written"
+                named += ", ..." if bad.size > 8 else ""
+                if not allow_diverged or finite.sum() == 0:
+                    kept = (
+                        f"the checkpoint after chunk {chunk} ({ckpt_path}) is kept"
+                        if chunk > 0
+                        else "no checkpoint had been written"
+                    )
+                    every = "every one" if finite.sum() == 0 else f"{bad.size}"
+                    raise Diverged(
+                        f"sweep {name!r} diverged in chunk {chunk + 1}/{cfg.n_chunks}: NaN/inf in the loss or "
+                        f"weights of {every} of {n} instances: {named}; {kept}. Lower the learning rate."
+                    )
+                reported[bad] = True
+                print(
+                    f"warning: sweep {name!r}: {bad.size} of {n} instances diverged in chunk {chunk + 1} "
+                    f"(NaN/inf; marked diverged, never selected): {named}",
+                    file=sys.stderr,
+                    flush=True,
                 )
-                raise Diverged(
-                    f"sweep {name!r} diverged in chunk {chunk + 1}/{cfg.n_chunks}: NaN/inf in the loss or "
-                    f"weights of {bad.size} of {n} instances: {named}{', ...' if bad.size > 8 else ''}; "
-                    f"{kept}. Lower the learning rate."
-                )
+                self._record(name, diverged=np.flatnonzero(reported).tolist())
             if chunk + 1 < cfg.n_chunks:  # after the last chunk the finished sweep is written instead
                 arrays = {f"leaf_{i}": leaf for i, leaf in enumerate(leaves)}
                 arrays.update(next_chunk=np.int64(chunk + 1), loss=loss_so_far[:n])
@@ -257,6 +279,22 @@ class Context:
             ckpt_path.parent.rmdir()  # only if empty: other sweeps may still hold checkpoints
         self._record(name, done=True)
         return result
+
+    def study(self, name: str, study):
+        """Run a superpose.Study: each of its groups as a resumable sweep (NAME, or NAME_0, NAME_1, ... when
+        static axes split it), then its description into studies/NAME.json so that load_run gives the same
+        StudyResult back. A diverged fit is marked (never kept by best()) when the study has fits to choose
+        from; otherwise it stops the run. Returns the StudyResult."""
+        from superpose.study import StudyGroup, StudyResult, sweep_names
+
+        groups = study.groups()
+        names = sweep_names(name, len(groups))
+        done = []
+        for sweep_name, (static, index) in zip(names, groups):
+            result = self.sweep(sweep_name, study.sweep(static, index), allow_diverged=study.ranks_fits)
+            done.append(StudyGroup(static, index, result))
+        store.write_json(self.run.file(f"studies/{name}.json"), {**study.describe(), "sweeps": names})
+        return StudyResult.build(study, done)
 
 
 def format_checks(summary: dict) -> str:

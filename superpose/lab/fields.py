@@ -41,8 +41,13 @@ class Check:
     low_open: bool = False
     high_open: bool = False
     integer: bool = False
+    empty_ok: bool = False  # a tuple or list field may be empty (e.g. "() skips this case")
 
     def __call__(self, value) -> str | None:
+        if isinstance(value, (tuple, list)) and not value and not self.empty_ok:
+            # An empty list where the experiment expects values would only fail later, inside training or
+            # analysis (sae --set dict_ratios=): refuse it where it enters.
+            return "must hold at least one value (got an empty list)"
         for v in _numbers(value):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral if self.integer else numbers.Real):
                 return f"must be {self.rule}"
@@ -84,16 +89,25 @@ def _bounds(low, high, low_open, high_open) -> str:
     return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-def between(default=MISSING, low=-math.inf, high=math.inf, *, low_open=False, high_open=False, integer=False):
+def between(
+    default=MISSING,
+    low=-math.inf,
+    high=math.inf,
+    *,
+    low_open=False,
+    high_open=False,
+    integer=False,
+    empty_ok=False,
+):
     """A number in [low, high] (open ends where asked; an integer if `integer`)."""
     rule = f"{'an integer' if integer else 'a number'} {_bounds(low, high, low_open, high_open)}"
-    return checked(default, Check(rule, low, high, low_open, high_open, integer))
+    return checked(default, Check(rule, low, high, low_open, high_open, integer, empty_ok))
 
 
-def count(default=MISSING, minimum: int = 1):
+def count(default=MISSING, minimum: int = 1, *, empty_ok: bool = False):
     """A count or shape: an integer >= minimum (1 unless 0 means "none", e.g. skip a case)."""
     rule = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
-    return checked(default, Check(rule, low=minimum, integer=True))
+    return checked(default, Check(rule, low=minimum, integer=True, empty_ok=empty_ok))
 
 
 def steps(default=MISSING, minimum: int = 1):
@@ -102,29 +116,29 @@ def steps(default=MISSING, minimum: int = 1):
     return checked(default, Check(f"{rule} below 2**31", low=minimum, high=MAX_STEPS, integer=True))
 
 
-def probability(default=MISSING):
+def probability(default=MISSING, *, empty_ok: bool = False):
     """A density (feature probability, 1 - S) or another probability that must not be 0: in (0, 1]."""
-    return checked(default, Check("in (0, 1]", 0, 1, low_open=True))
+    return checked(default, Check("in (0, 1]", 0, 1, low_open=True, empty_ok=empty_ok))
 
 
-def sparsity(default=MISSING):
+def sparsity(default=MISSING, *, empty_ok: bool = False):
     """A sparsity S = 1 - density: in [0, 1)."""
-    return checked(default, Check("in [0, 1)", 0, 1, high_open=True))
+    return checked(default, Check("in [0, 1)", 0, 1, high_open=True, empty_ok=empty_ok))
 
 
-def fraction(default=MISSING):
+def fraction(default=MISSING, *, empty_ok: bool = False):
     """A fraction or share, e.g. a pass threshold: in [0, 1]."""
-    return checked(default, Check("in [0, 1]", 0, 1))
+    return checked(default, Check("in [0, 1]", 0, 1, empty_ok=empty_ok))
 
 
-def positive(default=MISSING):
+def positive(default=MISSING, *, empty_ok: bool = False):
     """A number > 0: learning rates, tolerances, ratios."""
-    return checked(default, Check("positive", low=0, low_open=True))
+    return checked(default, Check("positive", low=0, low_open=True, empty_ok=empty_ok))
 
 
-def nonnegative(default=MISSING):
+def nonnegative(default=MISSING, *, empty_ok: bool = False):
     """A number >= 0: weight decays, importances, margins."""
-    return checked(default, Check("non-negative", low=0))
+    return checked(default, Check("non-negative", low=0, empty_ok=empty_ok))
 
 
 def seed(default=MISSING):

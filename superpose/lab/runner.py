@@ -66,9 +66,7 @@ def execute(
             figures = [Path(p) for p in exp.plot(cfg, arrays, run.path)]
         except KeyboardInterrupt:
             end_session(run, t0, timer, train_s, "interrupted")
-            raise Interrupted(
-                f"interrupted: the last checkpoint is saved; resume with: superpose resume {run.path}"
-            ) from None
+            raise Interrupted(f"interrupted: {saved_state(run)}") from None
         except BaseException as e:
             end_session(run, t0, timer, train_s, "failed", f"{e.__class__.__name__}: {one_line(e)}")
             raise
@@ -79,6 +77,23 @@ def execute(
         summary = {**summary, "figures": [f.name for f in figures]} if isinstance(summary, dict) else summary
         store.write_json(run.file("summary.json"), summary)  # last: the run is complete from here on
     return summary
+
+
+def saved_state(run: store.Run) -> str:
+    """What an interrupted run holds, in words, and how to continue it."""
+    finished = sorted(p.stem for p in run.path.glob("sweeps/*.npz"))
+    partial = sorted(p.stem for p in run.path.glob("checkpoints/*.npz"))
+    if not finished and not partial:
+        return (
+            f"nothing was saved (stopped before the first checkpoint); `superpose resume {run.path}` "
+            "starts it again from the beginning"
+        )
+    said = []
+    if finished:
+        said.append(f"finished sweeps {', '.join(finished)}")
+    if partial:
+        said.append(f"the last chunk checkpoint of {', '.join(partial)}")
+    return f"saved {' and '.join(said)}; resume with: superpose resume {run.path}"
 
 
 def resolve_devices(count: int | None):
@@ -130,7 +145,9 @@ def run_experiment(exp: Experiment, args) -> int:
     cfg = exp.make_config(args.quick, args.overrides)
     count = getattr(args, "devices", None)
     devices = resolve_devices(count)
-    run = distributed.create_run(exp.name, args.runs_dir)  # across processes: process 0's; a scratch elsewhere
+    run = distributed.create_run(
+        exp.name, args.runs_dir
+    )  # across processes: process 0's; a scratch elsewhere
     figures_dir = args.figures_dir if args.figures_dir is not None else (None if args.quick else FIGURES_DIR)
     write_config(
         run,

@@ -31,6 +31,7 @@ back. first_chunk_s minus later_chunk_s is a second, wall-clock estimate of comp
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import fcntl
 import hashlib
@@ -356,13 +357,87 @@ class Run:
         }
 
 
-def load_run(path) -> tuple[dict[str, np.ndarray], dict]:
-    """(results arrays, config.json) of a stored run: the Python API for analysis and figures.
+@dataclasses.dataclass
+class LoadedRun:
+    """A stored run as Python objects (`load_run`).
 
-    path: a run directory, or anything `find_run` accepts (id, id prefix, experiment name, "latest").
+    path, status: the run directory and its status (complete, incomplete, failed, running)
+    config:  config.json (experiment, quick, overrides, the full resolved "config", ...)
+    arrays:  results.npz (instance-first arrays; empty until the run wrote them)
+    summary: summary.json (the checks) or None until the run completes
+    studies: {name: StudyResult} of every Study the run trained (ctx.study), rebuilt from its sweeps
     """
-    run = find_run(str(path))
-    return run.results(), run.config()
+
+    path: Path
+    status: str
+    config: dict
+    arrays: dict
+    summary: dict | None
+
+    @property
+    def study_names(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "studies").glob("*.json"))
+
+    def study(self, name: str | None = None):
+        """The StudyResult of study `name` (default: the run's only study), as `Study.run()` returned it."""
+        from superpose.study import StudyGroup, result_from_spec, stored_groups
+
+        names = self.study_names
+        if name is None:
+            if len(names) != 1:
+                raise RunError(f"run {self.path} holds studies {names or 'none'}: name one")
+            name = names[0]
+        if name not in names:
+            raise RunError(f"run {self.path} has no study {name!r} (studies: {names or 'none'})")
+        spec = read_json(self.path / "studies" / f"{name}.json")
+        groups = []
+        for sweep, (static, index) in zip(spec.get("sweeps", []), stored_groups(spec)):
+            arrays = read_npz(self.path / "sweeps" / f"{sweep}.npz")
+            groups.append(
+                StudyGroup(
+                    static, index, sweep_result_from_arrays(arrays, self.path / "sweeps" / f"{sweep}.npz")
+                )
+            )
+        return result_from_spec(spec, groups)
+
+    @property
+    def studies(self) -> dict:
+        return {name: self.study(name) for name in self.study_names}
+
+
+def sweep_result_from_arrays(arrays: dict, path: Path):
+    """A SweepResult from a finished sweep's file (sweeps/NAME.npz)."""
+    from superpose.lab.experiment import _result_from_arrays
+
+    known = {"loss", "log_steps", "final_loss", "select_loss", "diverged", "eval_batches"}
+    params = [k for k in arrays if k not in known and not k.startswith("snapshot_")]
+    if "final_loss" not in arrays:
+        raise RunError(f"corrupt file: {path} (missing arrays ['final_loss'])")
+    return _result_from_arrays(arrays, params, path, arrays["final_loss"].shape[0])
+
+
+def load_run(ref, root: Path = DEFAULT_ROOT, incomplete: bool = False) -> LoadedRun:
+    """A stored run as Python objects: its config, arrays, summary and studies (LoadedRun).
+
+    ref: a run directory, or anything `find_run` accepts (id, id prefix, EXPERIMENT/ID, an experiment name or
+    "latest", looked up under `root`). An experiment name or "latest" means the newest complete run, unless
+    `incomplete`; a run named exactly that is not complete raises RunError unless `incomplete`.
+    """
+    run = find_run(str(ref), root)
+    if not incomplete and not run.complete:
+        by_name = str(ref) == "latest" or (NAME.match(str(ref)) and not Path(ref).is_dir())
+        pool = [r for r in list_runs(root, None if str(ref) == "latest" else run.experiment) if r.complete]
+        if not by_name or not pool:
+            raise RunError(f"run {run.path} is {run.status()} (pass incomplete=True to load it anyway)")
+        run = max(pool, key=lambda r: r.id)
+    results = run.file("results.npz")
+    return LoadedRun(
+        path=run.path,
+        status=run.status(),
+        config=run.config(),
+        arrays=read_npz(results) if results.exists() else {},
+        summary=run.summary() if run.complete else None,
+    )
 
 
 def find_run(ref: str, root: Path = DEFAULT_ROOT) -> Run:
