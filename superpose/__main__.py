@@ -1,7 +1,5 @@
 """`python -m superpose ...` is the `superpose` command."""
 
-import sys
+from superpose.lab.cli import console
 
-from superpose.lab.cli import main
-
-sys.exit(main())
+console()

@@ -297,3 +297,34 @@ def test_empty_values_are_refused_in_one_line_before_training(experiment, overri
     with pytest.raises(ConfigError, match=fragment) as e:
         load_experiment(experiment).make_config(quick=True, overrides=[override])
     assert "\n" not in str(e.value)
+
+
+# --- 5. messages that tell the truth -------------------------------------------------------------------
+
+
+def test_ctrl_c_in_a_long_chunk_stops_at_once_and_says_nothing_was_saved(tmp_path):
+    """Before: Ctrl-C before the first checkpoint printed "the last checkpoint is saved" (there was none) and
+    the process took 13 s to stop (a blocking transfer held the signal until the chunk ended, then exit waited
+    for XLA). The chunk here takes well over 10 s; the process must stop within a few seconds of SIGINT."""
+    import os
+    import shutil
+    import signal
+    import time
+
+    exe = shutil.which("superpose")
+    assert exe, "the superpose command is not on PATH"
+    env = {**os.environ, "SUPERPOSE_CPU_DEVICES": "1"}
+    args = ["run", "intro", "--quick", "--set", "batch_size=131072", "--set", "n_steps=2000"]
+    args += ["--set", "n_frames=0", "--runs-dir", str(tmp_path), "--quiet"]
+    proc = subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().startswith("run ")
+    time.sleep(6)  # compile, then inside the first 1,000-step chunk
+    assert proc.poll() is None, proc.communicate()
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    stopped = time.perf_counter() - sent
+    assert proc.returncode == 130, stderr
+    assert "nothing was saved" in stderr and "superpose resume" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert stopped < 3.0, f"took {stopped:.1f} s to stop"

@@ -496,5 +496,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def console() -> None:
+    """The `superpose` console script (and `python -m superpose`): main(), then exit at once after Ctrl-C
+    (runner.leave)."""
+    runner.leave(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

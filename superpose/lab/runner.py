@@ -10,6 +10,7 @@ failed, 2 bad input (config, run directory, divergence), 130 interrupted (the la
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -231,6 +232,17 @@ def guarded(fn: Callable[[], int]) -> int:
         return 130
 
 
+def leave(code: int) -> typing.NoReturn:
+    """Exit a command-line process with `code`. After Ctrl-C (130) the abandoned chunk is still computing on
+    XLA's threads, and a normal interpreter exit waits for it (measured: 48 s for a 13 s-per-chunk run), so
+    the process ends at once instead: every file of the run was written (atomically) and closed before."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code == 130:
+        os._exit(130)
+    sys.exit(code)
+
+
 def main(exp: Experiment, argv: Sequence[str] | None = None) -> int:
     """Entry point of `python experiments/NAME.py`; the same as `superpose run NAME`."""
     parser = ArgumentParser(
@@ -242,4 +254,7 @@ def main(exp: Experiment, argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runtime.prepare_entry_point()  # before JAX starts: one device per core, instances sharded over them
     install_interrupt_handler()
-    return guarded(lambda: run_experiment(exp, args))
+    code = guarded(lambda: run_experiment(exp, args))
+    if argv is None and code == 130:  # a real command line (`python experiments/NAME.py`): stop now
+        leave(code)
+    return code
