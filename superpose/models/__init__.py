@@ -1,0 +1,66 @@
+"""The model zoo: one file per model family, one protocol (paper section 1 and the follow-ups).
+
+A model is a frozen dataclass for ONE instance (sweep.py batches, train.py trains) with
+    init(key, n_features, n_hidden) -> params          a dict of arrays
+    apply(params, x [n, batch]) -> y' [n, batch]        batches are columns, so the code reads h = W x
+    target(x [n, batch]) -> what y' should match        x itself for autoencoders, |x| for AbsMLP
+and optionally
+    loss(params, x, hyper) -> scalar                    replaces the importance-weighted MSE (model_loss)
+    inputs = "signed"                                   the task needs inputs of both signs (fit checks)
+    default_sampler() -> sampler                        what Study and fit use when no sampler is given
+    extras = ("name", ...)                              per-instance values it reads from hyper.extra, so a
+                                                        Study may sweep them as axes
+Add a model by writing such a class in a file of its own (or subclassing one); the training code never
+changes. Register it in MODELS to make it available by name (fit, Study, `superpose sweep`).
+
+    base.py          xavier_normal, model_loss, weighted_mse
+    autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
+    mlp.py           AbsMLP (untied, computes |x|)
+"""
+
+from __future__ import annotations
+
+from superpose.config import ConfigError
+from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
+from superpose.models.base import model_loss, weighted_mse, xavier_normal
+from superpose.models.mlp import AbsMLP
+
+MODELS = {
+    "linear": Linear,
+    "relu_output": ReluOutput,
+    "relu_hidden": ReluHidden,
+    "abs_mlp": AbsMLP,
+}
+
+
+def get_model(spec):
+    """A model from its registered name (MODELS) or a model instance (returned as it is); ConfigError for
+    anything else (a class, None, an unknown name)."""
+    if isinstance(spec, str):
+        try:
+            return MODELS[spec]()
+        except KeyError:
+            raise ConfigError(f"unknown model {spec!r}; known: {', '.join(sorted(MODELS))}") from None
+    if isinstance(spec, type):
+        raise ConfigError(
+            f"model must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
+        )
+    if not all(callable(getattr(spec, f, None)) for f in ("init", "apply")):
+        raise ConfigError(
+            f"model must be a name ({', '.join(sorted(MODELS))}) or an object with init and apply, got {spec!r}"
+        )
+    return spec
+
+
+__all__ = [
+    "MODELS",
+    "AbsMLP",
+    "Linear",
+    "ReluHidden",
+    "ReluOutput",
+    "TiedModel",
+    "get_model",
+    "model_loss",
+    "weighted_mse",
+    "xavier_normal",
+]
