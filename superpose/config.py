@@ -72,11 +72,12 @@ class TrainConfig:
     eval_actives: int = 10_000
     max_eval_batches: int | None = None
     rng: str = "hash"  # "hash": threefry-seeded counter hash (fast); "threefry": jax.random.uniform
+    unroll: int = 1  # training steps unrolled per iteration of the compiled step loop (equal up to rounding)
     steps_per_log: int = dataclasses.field(init=False, repr=False, compare=False)
     steps_per_chunk: int = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "eval_batches", "eval_actives"):
+        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "eval_batches", "eval_actives", "unroll"):
             _positive_int(name, getattr(self, name))
         if self.max_eval_batches is not None:
             _positive_int("max_eval_batches", self.max_eval_batches)

@@ -148,7 +148,9 @@ def train_chunk(
         # They travel through the scan as raw bits: the key-reuse checker counts a sampler's split of a
         # scanned-over key as a second use of the whole key array.
         step_keys = jax.random.key_data(jax.vmap(lambda s: jax.random.fold_in(data_key, s))(steps))
-        (params, opt_state), losses = jax.lax.scan(step, (state.params, state.opt_state), step_keys)
+        (params, opt_state), losses = jax.lax.scan(
+            step, (state.params, state.opt_state), step_keys, unroll=min(cfg.unroll, window_len)
+        )
         snapshots = keep_snapshot(state.snapshots, params, snapshot_steps, window_start + window_len)
         mean = jnp.where(all_finite(params), jnp.mean(losses), jnp.nan)
         return TrainState(params, opt_state, snapshots), mean
