@@ -63,4 +63,5 @@ def _figures_pass_checks():
 def pytest_terminal_summary(terminalreporter):
     if figure_checks.CHECKED:
         names = sorted(set(figure_checks.CHECKED))
-        terminalreporter.write_line(f"figure checks: {len(names)} distinct figures checked ({', '.join(names)})")
+        listed = ", ".join(names)
+        terminalreporter.write_line(f"figure checks: {len(names)} distinct figures checked ({listed})")

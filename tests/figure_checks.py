@@ -192,7 +192,9 @@ def _labels_over_other_panels(fig, renderer) -> list[str]:
                 wide = min(box.x1, ob.x1) - max(box.x0, ob.x0)
                 high = min(box.y1, ob.y1) - max(box.y0, ob.y0)
                 if wide > TOLERANCE_PX and high > TOLERANCE_PX:
-                    problems.append(f"{_short(text.get_text(), 30)!r} of {_describe(owner)} lies over {_describe(other)}")
+                    problems.append(
+                        f"{_short(text.get_text(), 30)!r} of {_describe(owner)} lies over {_describe(other)}"
+                    )
                     break
     return problems
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import figure_checks
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-
-import figure_checks
 from figure_checks import figure_problems
+
 from superpose.lab import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,10 @@ def test_every_save_the_experiments_use_is_checked(tmp_path):
     before = len(figure_checks.CHECKED)
     basic.save(figure, tmp_path / "bad.png")
     assert (tmp_path / "bad.png").is_file() and len(figure_checks.CHECKED) == before + 1
-    problems, figure_checks.PROBLEMS[:] = list(figure_checks.PROBLEMS), []  # expected: not this test's failure
+    problems, figure_checks.PROBLEMS[:] = (
+        list(figure_checks.PROBLEMS),
+        [],
+    )  # expected: not this test's failure
     assert sum("bad.png: " in p and "without a label" in p for p in problems) == 2
 
 

@@ -26,7 +26,18 @@ from superpose.config import ConfigError
 from superpose.lab import main, registry, report, report_data, store
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--quick", "--quiet", "--set", "n_steps=200", "--set", "n_frames=10", "--set", "n_densities=2", "--set", "n_seeds=2"]
+TINY = [
+    "--quick",
+    "--quiet",
+    "--set",
+    "n_steps=200",
+    "--set",
+    "n_frames=10",
+    "--set",
+    "n_densities=2",
+    "--set",
+    "n_seeds=2",
+]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, int]]:
@@ -78,7 +89,10 @@ def test_site_has_every_page_and_shows_status(runs, site):
     assert 'data-status="failed"' in page and "diverged" in page  # the recorded error is on the page
     good_page = (site / "runs" / "intro" / good.id / "index.html").read_text()
     assert "density 0.05: all five features as a regular pentagon" in good_page
-    assert 'src="figures/intro.png"' in good_page and (site / "runs" / "intro" / good.id / "figures" / "intro.png").is_file()
+    assert (
+        'src="figures/intro.png"' in good_page
+        and (site / "runs" / "intro" / good.id / "figures" / "intro.png").is_file()
+    )
     assert (site / "runs" / "intro" / good.id / "viewer.html").is_file()
     assert (site / "experiments" / "intro.html").is_file()
     assert f"../runs/intro/{good.id}/viewer.html" in (site / "viewer" / "intro.html").read_text()
@@ -130,12 +144,25 @@ def test_out_is_checked(runs, tmp_path):
 
 def test_cli_report(runs, tmp_path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    cmd = [sys.executable, "-m", "superpose", "report", "--runs-dir", str(runs["root"]), "--out", str(tmp_path / "s")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "superpose",
+        "report",
+        "--runs-dir",
+        str(runs["root"]),
+        "--out",
+        str(tmp_path / "s"),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "3 run(s), 3 read anew" in done.stdout
-    bad = subprocess.run([*cmd[:-1], str(runs["good"].path)], capture_output=True, text=True, env=env, timeout=120)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
+    bad = subprocess.run(
+        [*cmd[:-1], str(runs["good"].path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert (
+        bad.returncode == 2 and bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
+    )
 
 
 # --- the data -----------------------------------------------------------------------------------------------
@@ -156,7 +183,9 @@ def test_packed_snapshots_round_trip_with_nonfinite_marked():
     assert np.isnan(back[2, 1, 3])
     ok = np.isfinite(W)
     peak = np.nanmax(np.abs(W).reshape(5, -1), axis=1)[:, None, None]
-    assert np.all(np.abs(back - W)[ok] <= (peak / 32767 * 0.51 + 1e-12).repeat(12).reshape(W.shape)[ok] * 1.0001)
+    assert np.all(
+        np.abs(back - W)[ok] <= (peak / 32767 * 0.51 + 1e-12).repeat(12).reshape(W.shape)[ok] * 1.0001
+    )
 
 
 def test_viewer_plan_thins_snapshots_then_instances_within_budget():
@@ -212,7 +241,9 @@ def test_loss_curves_find_prefixed_curves_and_bands():
 
 
 def test_report_shows_ml_metadata_lineage(runs, tmp_path):
-    pytest.importorskip("ml_metadata", reason="ML Metadata is not installed (pip install 'superpose[lineage]')")
+    pytest.importorskip(
+        "ml_metadata", reason="ML Metadata is not installed (pip install 'superpose[lineage]')"
+    )
     from superpose.lab import mlmd
 
     db = tmp_path / "lineage.sqlite"
@@ -235,12 +266,20 @@ def _browser():
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         pytest.skip("selenium is not installed (pip install -e '.[test]')")
-    binary = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    binary = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
     driver = shutil.which("chromedriver")
     if binary is None or driver is None:
         pytest.skip("no headless Chromium here (apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,860"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,860",
+    ):
         options.add_argument(arg)
     options.binary_location = binary
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -279,7 +318,9 @@ def _images_loaded(browser) -> list[str]:
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(browser, 10).until(
-        lambda d: d.execute_script("return Array.from(document.images).every(function (i) { return i.complete; })")
+        lambda d: d.execute_script(
+            "return Array.from(document.images).every(function (i) { return i.complete; })"
+        )
     )
     return browser.execute_script(
         "return Array.from(document.images).filter(function (i) { return !(i.naturalWidth > 0); }).map(function (i) { return i.src; })"
@@ -287,7 +328,9 @@ def _images_loaded(browser) -> list[str]:
 
 
 def _broken_links(browser) -> list[str]:
-    hrefs = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(function (a) { return a.href; })")
+    hrefs = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a[href]')).map(function (a) { return a.href; })"
+    )
     broken = []
     for href in hrefs:
         assert href.startswith("file://"), f"a link leaves the site: {href}"
@@ -300,8 +343,13 @@ def _broken_links(browser) -> list[str]:
 
 def test_pages_load_cleanly_in_chromium(runs, site, browser, artifacts):
     run_dir = site / "runs" / "intro" / runs["good"].id
-    pages = [site / "index.html", run_dir / "index.html", site / "experiments" / "intro.html",
-             site / "runs" / "intro" / runs["failed"].id / "index.html", run_dir / "viewer.html"]
+    pages = [
+        site / "index.html",
+        run_dir / "index.html",
+        site / "experiments" / "intro.html",
+        site / "runs" / "intro" / runs["failed"].id / "index.html",
+        run_dir / "viewer.html",
+    ]
     for page in pages:
         _open(browser, page)
         assert _images_loaded(browser) == [], page
@@ -311,7 +359,10 @@ def test_pages_load_cleanly_in_chromium(runs, site, browser, artifacts):
             browser.save_screenshot(str(artifacts / "report-index.png"))
     _open(browser, run_dir / "index.html")
     assert browser.execute_script("return document.images.length") >= 1  # intro.png
-    assert browser.execute_script("return document.querySelectorAll('canvas.loss-chart[data-drawn]').length") >= 1
+    assert (
+        browser.execute_script("return document.querySelectorAll('canvas.loss-chart[data-drawn]').length")
+        >= 1
+    )
     _open(browser, site / "index.html")
     status = browser.execute_script(
         f"return document.querySelector('tr[data-run=\"intro/{runs['failed'].id}\"] .badge').textContent"
@@ -327,7 +378,10 @@ def test_viewer_slider_and_instance_choice(runs, site, browser, artifacts):
     _open(browser, site / "runs" / "intro" / runs["good"].id / "viewer.html")
     geometry = browser.find_element(By.ID, "geometry")
     WebDriverWait(browser, 10).until(lambda d: geometry.get_attribute("data-step"))
-    last_step, picture = geometry.get_attribute("data-step"), browser.execute_script("return arguments[0].toDataURL()", geometry)
+    last_step, picture = (
+        geometry.get_attribute("data-step"),
+        browser.execute_script("return arguments[0].toDataURL()", geometry),
+    )
     slider = browser.find_element(By.ID, "step-slider")
     first = browser.execute_script("return window.SUPERPOSE_VIEWER_META.steps[0]")
     slider.send_keys(Keys.HOME)  # a keyboard move of the range input fires its input event

@@ -209,12 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
         "write a browsable static site of runs, with a geometry viewer",
         "Write (or update) a static HTML report of runs into --out.",
     )
-    p.add_argument("run", metavar="RUN", nargs="*", help="runs to include (default: every run under --runs-dir)")
-    p.add_argument("--runs-dir", "--root", dest="runs_dir", type=Path, default=store.DEFAULT_ROOT, help="run store root (default: runs)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the site's directory (created or updated)")
-    p.add_argument(
-        "--store", type=Path, default=None, metavar="PATH", help="an ML Metadata SQLite store: show each run's lineage from it"
-    )
+    p.add_argument("run", metavar="RUN", nargs="*", help="runs to include (default: every run)")
+    p.add_argument("--runs-dir", "--root", dest="runs_dir", **runs_dir)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the site's folder (made or updated)")
+    p.add_argument("--store", type=Path, metavar="PATH", help="an ML Metadata SQLite store to show lineage from")
 
     p = _subparser(
         sub,
@@ -483,7 +481,8 @@ def cmd_lineage(args) -> int:
 def cmd_report(args) -> int:
     from superpose.lab import report
 
-    runs = [store.find_run(ref, args.runs_dir) for ref in args.run] if args.run else store.list_runs(args.runs_dir)
+    refs = args.run
+    runs = [store.find_run(ref, args.runs_dir) for ref in refs] if refs else store.list_runs(args.runs_dir)
     out = report.build(runs, args.out, store_path=args.store)
     print(
         f"{args.out / 'index.html'}: {out['runs']} run(s), {out['rebuilt']} read anew, {out['written']} file(s) "

@@ -135,7 +135,9 @@ def _mlmd_info(run: store.Run, store_path: Path) -> dict:
     return info
 
 
-def _view(run: store.Run, out: Path, cached: dict | None, store_path: Path | None) -> tuple[RunView, dict, int]:
+def _view(
+    run: store.Run, out: Path, cached: dict | None, store_path: Path | None
+) -> tuple[RunView, dict, int]:
     """The run's page model, its manifest entry, and how many files were (re)written for it."""
     from superpose.lab.cli import rerun_command
 
@@ -164,7 +166,12 @@ def _view(run: store.Run, out: Path, cached: dict | None, store_path: Path | Non
             written += _write(site_dir / name, src.read_bytes())
             raw.append((f"{name} (copy)", name))
     for src in sorted(run.path.glob("*.npz")):
-        raw.append((f"{src.name} ({src.stat().st_size / 2**20:.1f} MiB, in the run store)", report_html.relative(src.resolve(), site_dir.resolve())))
+        raw.append(
+            (
+                f"{src.name} ({src.stat().st_size / 2**20:.1f} MiB, in the run store)",
+                report_html.relative(src.resolve(), site_dir.resolve()),
+            )
+        )
     view = RunView(
         experiment=run.experiment,
         id=run.id,
@@ -188,12 +195,16 @@ def _check_out(out: Path, runs: list[store.Run]) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a directory")
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise ConfigError(f"--out {out} is a non-empty directory that is not a superpose report; choose another")
+        raise ConfigError(
+            f"--out {out} is a non-empty directory that is not a superpose report; choose another"
+        )
     resolved = out.resolve()
     for run in runs:
         path = run.path.resolve()
         if resolved == path or path in resolved.parents or resolved in path.parents:
-            raise ConfigError(f"--out {out} overlaps the run directory {run.path}; the report never writes into runs")
+            raise ConfigError(
+                f"--out {out} overlaps the run directory {run.path}; the report never writes into runs"
+            )
 
 
 def build(runs: list[store.Run], out, store_path=None) -> dict:
@@ -204,7 +215,9 @@ def build(runs: list[store.Run], out, store_path=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path is not None else None
     if store_path is not None and not store_path.is_file():
-        raise ConfigError(f"no ML Metadata store at {store_path} (make one with: superpose lineage export --store {store_path})")
+        raise ConfigError(
+            f"no ML Metadata store at {store_path} (make one with: superpose lineage export --store {store_path})"
+        )
     manifest_path = out / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
@@ -222,7 +235,10 @@ def build(runs: list[store.Run], out, store_path=None) -> dict:
         views.append(view)
         entries[key] = entry
     for name in ASSETS:
-        written += _write(out / "assets" / name, resources.files("superpose.lab").joinpath("report_assets", name).read_bytes())
+        written += _write(
+            out / "assets" / name,
+            resources.files("superpose.lab").joinpath("report_assets", name).read_bytes(),
+        )
     for view in views:
         site_dir = out / "runs" / view.experiment / view.id
         written += _write(site_dir / "index.html", report_html.run_page(view))
@@ -241,10 +257,15 @@ def build(runs: list[store.Run], out, store_path=None) -> dict:
         by_experiment.setdefault(view.experiment, []).append(view)
     for name, group in by_experiment.items():
         written += _write(out / "experiments" / f"{name}.html", report_html.experiment_page(name, group))
-        with_viewer = [v for v in group if v.has_viewer and v.status == "complete"] or [v for v in group if v.has_viewer]
+        with_viewer = [v for v in group if v.has_viewer and v.status == "complete"] or [
+            v for v in group if v.has_viewer
+        ]
         if with_viewer:
             newest = max(with_viewer, key=lambda v: v.id)
-            written += _write(out / "viewer" / f"{name}.html", report_html.redirect_page(f"../runs/{newest.key}/viewer.html"))
+            written += _write(
+                out / "viewer" / f"{name}.html",
+                report_html.redirect_page(f"../runs/{newest.key}/viewer.html"),
+            )
     removed = _remove_stale(out, set(entries), set(by_experiment), old)
     _write(manifest_path, json.dumps({"version": REPORT_VERSION, "runs": entries}, indent=1) + "\n")
     return {"runs": len(views), "rebuilt": rebuilt, "written": written, "removed": removed}

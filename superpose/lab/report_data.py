@@ -112,7 +112,11 @@ def loss_curves(arrays: dict) -> list[dict]:
         curves = v.reshape(-1, v.shape[-1]).astype(np.float64)
         x = steps if steps is not None else np.arange(curves.shape[1])
         keep = curve_points(x)
-        entry = {"name": key, "steps": x[keep].tolist(), "x_label": "step" if steps is not None else "log index"}
+        entry = {
+            "name": key,
+            "steps": x[keep].tolist(),
+            "x_label": "step" if steps is not None else "log index",
+        }
         if len(curves) <= MAX_CURVES:
             entry["curves"] = [_finite_list(c[keep]) for c in curves]
         else:
@@ -173,7 +177,10 @@ def viewer_data(arrays: dict, plan: dict) -> tuple[dict, dict[int, dict]]:
     diverged = diverged_mask(arrays, n_inst)
     loss, log_steps = arrays.get("loss"), arrays.get("log_steps")
     has_loss = (
-        loss is not None and log_steps is not None and np.ndim(loss) == 2 and np.shape(loss)[0] == n_inst
+        loss is not None
+        and log_steps is not None
+        and np.ndim(loss) == 2
+        and np.shape(loss)[0] == n_inst
         and np.shape(loss)[1] == np.size(log_steps)
     )
     points = curve_points(np.asarray(log_steps)) if has_loss else None
@@ -188,7 +195,11 @@ def viewer_data(arrays: dict, plan: dict) -> tuple[dict, dict[int, dict]]:
         "n_instances": n_inst,
         "coordinates": list(coords),
         "instances": [
-            {"index": i, "coords": {k: _scalar(v[i]) for k, v in coords.items()}, "diverged": bool(diverged[i])}
+            {
+                "index": i,
+                "coords": {k: _scalar(v[i]) for k, v in coords.items()},
+                "diverged": bool(diverged[i]),
+            }
             for i in kept
         ],
         "log_steps": np.asarray(log_steps)[points].tolist() if has_loss else None,

@@ -124,9 +124,9 @@ def page(title: str, body: str, depth: int, scripts: tuple[str, ...] = (), crumb
     tags = "".join(f'<script src="{e(s)}"></script>' for s in scripts)
     nav = f'<nav><a href="{up}index.html">all runs</a>{crumbs}</nav>'
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(title)}</title><link rel=\"stylesheet\" href=\"{up}assets/style.css\"></head>"
+        f'<title>{e(title)}</title><link rel="stylesheet" href="{up}assets/style.css"></head>'
         f"<body>{nav}<main>{body}</main>{tags}</body></html>\n"
     )
 
@@ -165,12 +165,23 @@ def index_page(views: list[RunView], generated: str) -> str:
             f"<td>{e(seconds(v.lineage.get('wall_s')))}</td><td>{e(device_text(v.lineage))}</td>"
             f"<td>{e(processes_text(v.lineage))}</td></tr>"
         )
-    header = ["experiment", "run", "started", "mode", "status", "checks", "commit", "wall", "device", "processes"]
+    header = [
+        "experiment",
+        "run",
+        "started",
+        "mode",
+        "status",
+        "checks",
+        "commit",
+        "wall",
+        "device",
+        "processes",
+    ]
     head = "".join(f"<th>{h}</th>" for h in header)
     counts = {s: sum(v.status == s for v in views) for s in STATUS_TEXT}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no runs"
     body = (
-        f"<h1>superpose runs</h1><p class=\"muted\">{len(views)} runs: {e(summary)}. Written <span id=\"generated\">{e(generated)}</span> "
+        f'<h1>superpose runs</h1><p class="muted">{len(views)} runs: {e(summary)}. Written <span id="generated">{e(generated)}</span> '
         "by <code>superpose report</code>; never modifies the runs.</p>"
         f'<table class="runs" id="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
@@ -202,16 +213,25 @@ def _lineage_section(view: RunView) -> str:
     env = lin.get("environment") if isinstance(lin.get("environment"), dict) else {}
     packages = ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items() if v)
     pairs = [
-        ("commit", f"<code>{e(lin.get('git_commit') or '–')}</code>" + (" (dirty)" if lin.get("git_dirty") else "")),
+        (
+            "commit",
+            f"<code>{e(lin.get('git_commit') or '–')}</code>" + (" (dirty)" if lin.get("git_dirty") else ""),
+        ),
         ("uncommitted diff sha256", f"<code>{e(lin.get('git_diff_sha256') or '–')}</code>"),
         ("started / ended", f"{e(short_time(lin.get('started')))} / {e(short_time(lin.get('ended')))}"),
         (
             "wall / train / compile",
             f"{e(seconds(lin.get('wall_s')))} / {e(seconds(lin.get('train_s')))} / {e(seconds(lin.get('compile_s')))}",
         ),
-        ("backend and devices", e(f"{env.get('jax_backend', '–')}: {', '.join(env.get('devices') or []) or '–'}")),
+        (
+            "backend and devices",
+            e(f"{env.get('jax_backend', '–')}: {', '.join(env.get('devices') or []) or '–'}"),
+        ),
         ("processes", e(env.get("processes", "–"))),
-        ("python and platform", e(f"{env.get('python', '–')} on {env.get('platform', '–')} ({env.get('host', '–')})")),
+        (
+            "python and platform",
+            e(f"{env.get('python', '–')} on {env.get('platform', '–')} ({env.get('host', '–')})"),
+        ),
         ("packages", e(packages or "–")),
         ("command", f"<code>{e(shlex.join(map(str, lin.get('command') or [])) or '–')}</code>"),
     ]
@@ -225,14 +245,17 @@ def _lineage_section(view: RunView) -> str:
         rows = []
         for s in sessions:
             cache = s.get("compile_cache") if isinstance(s.get("compile_cache"), dict) else {}
-            cache_text = f"{cache.get('hits', '–')} hits, {cache.get('misses', '–')} misses" if cache else "off"
+            cache_text = (
+                f"{cache.get('hits', '–')} hits, {cache.get('misses', '–')} misses" if cache else "off"
+            )
             rows.append(
                 [
                     e(short_time(s.get("started"))),
                     e(s.get("outcome", "–")),
                     e(seconds(s.get("wall_s"))),
                     e(seconds(s.get("compile_s"))),
-                    e(cache_text) + (f'<br><span class="muted">{e(cache.get("dir"))}</span>' if cache.get("dir") else ""),
+                    e(cache_text)
+                    + (f'<br><span class="muted">{e(cache.get("dir"))}</span>' if cache.get("dir") else ""),
                     e(s.get("host", "–")),
                     f"<code>{e(str(s.get('git_commit') or '–')[:10])}</code>",
                 ]
@@ -261,60 +284,91 @@ def _mlmd_section(view: RunView) -> str:
     info = view.mlmd
     if info is None:
         return ""
-    head = "<h2 id=\"mlmd\">ML Metadata</h2>"
+    head = '<h2 id="mlmd">ML Metadata</h2>'
     if "error" in info:
         return head + f'<p class="muted">{e(info["error"])}</p>'
     run = info.get("run") or {}
-    out = head + f"<p>Execution <code>{e(run.get('name'))}</code> (type superpose.Run, state {e(run.get('state'))}) in <code>{e(info.get('store'))}</code>.</p>"
+    out = (
+        head
+        + f"<p>Execution <code>{e(run.get('name'))}</code> (type superpose.Run, state {e(run.get('state'))}) in <code>{e(info.get('store'))}</code>.</p>"
+    )
     data = info.get("data") or {}
     shown = {k: v for k, v in data.items() if k != "data_arrays" and v not in (None, {}, [])}
     out += "<h3>Input artifact: superpose.Data</h3>" + (
-        kv_table([(k, f"<code>{e(text_of(v, 300))}</code>") for k, v in shown.items()]) if shown else "<p>none recorded</p>"
+        kv_table([(k, f"<code>{e(text_of(v, 300))}</code>") for k, v in shown.items()])
+        if shown
+        else "<p>none recorded</p>"
     )
     rows = []
     for a in info.get("outputs") or []:
         props = a.get("properties") or {}
         digest = props.get("sha256")
         now = a.get("sha256_now")
-        same = "" if now is None else (' <span class="pass">matches the file</span>' if now == digest else ' <span class="fail">file changed since export</span>')
-        rows.append([e(a.get("type")), f"<code>{e(Path(a.get('uri') or '-').name)}</code>", f"<code>{e(digest or '–')}</code>{same}"])
+        same = (
+            ""
+            if now is None
+            else (
+                ' <span class="pass">matches the file</span>'
+                if now == digest
+                else ' <span class="fail">file changed since export</span>'
+            )
+        )
+        rows.append(
+            [
+                e(a.get("type")),
+                f"<code>{e(Path(a.get('uri') or '-').name)}</code>",
+                f"<code>{e(digest or '–')}</code>{same}",
+            ]
+        )
     out += "<h3>Output artifacts</h3>" + table(["type", "file", "sha256"], rows)
     return out
 
 
 def run_page(view: RunView) -> str:
-    crumbs = f' › <a href="../../../experiments/{e(view.experiment)}.html">{e(view.experiment)}</a> › {e(view.id)}'
+    crumbs = (
+        f' › <a href="../../../experiments/{e(view.experiment)}.html">{e(view.experiment)}</a> › {e(view.id)}'
+    )
     parts = [f"<h1>{e(view.experiment)} <small>{e(view.id)}</small> {badge(view.status)}</h1>"]
     if view.quick is not None:
-        parts.append(f"<p class=\"muted\">{'quick' if view.quick else 'full'} run · commit <code>{e(commit_text(view.lineage))}</code> · {e(device_text(view.lineage))}</p>")
+        parts.append(
+            f'<p class="muted">{"quick" if view.quick else "full"} run · commit <code>{e(commit_text(view.lineage))}</code> · {e(device_text(view.lineage))}</p>'
+        )
     for message in view.errors:
         parts.append(f'<p class="fail">{e(message)}</p>')
     if view.status == "incomplete":
-        parts.append(f'<p class="warn">Interrupted or killed before its summary was written: <code>superpose resume {e(view.path)}</code></p>')
+        parts.append(
+            f'<p class="warn">Interrupted or killed before its summary was written: <code>superpose resume {e(view.path)}</code></p>'
+        )
     parts.append("<h2>Checks</h2>" + _checks_table(view))
     viewer = view.derived.get("viewer")
     if viewer:
         parts.append(
             f'<h2>Geometry</h2><p><a class="button" href="viewer.html">open the geometry viewer</a> '
-            f'{viewer["kept_instances"]} of {viewer["n_instances"]} instances, {viewer["kept_snapshots"]} of '
-            f'{viewer["n_snapshots"]} snapshots ({viewer["m"]} hidden dimensions, {viewer["n"]} features)</p>'
+            f"{viewer['kept_instances']} of {viewer['n_instances']} instances, {viewer['kept_snapshots']} of "
+            f"{viewer['n_snapshots']} snapshots ({viewer['m']} hidden dimensions, {viewer['n']} features)</p>"
         )
     if view.figures:
         figs = "".join(
             f'<figure><a href="figures/{e(f)}"><img src="figures/{e(f)}" alt="{e(f)}" loading="lazy"></a><figcaption>{e(f)}</figcaption></figure>'
             for f in view.figures
         )
-        parts.append(f"<h2>Figures and animations</h2><div class=\"figures\">{figs}</div>")
+        parts.append(f'<h2>Figures and animations</h2><div class="figures">{figs}</div>')
     curves = view.derived.get("loss_curves") or []
     if curves:
         canvases = "".join(
             f'<figure class="chart"><canvas class="loss-chart" data-curve="{i}" width="560" height="300"></canvas>'
             f"<figcaption>{e(c['name'])}: "
-            + (f"{len(c['curves'])} curves" if "curves" in c else f"{c['n_curves']} curves as min, 10%, median, 90%, max")
+            + (
+                f"{len(c['curves'])} curves"
+                if "curves" in c
+                else f"{c['n_curves']} curves as min, 10%, median, 90%, max"
+            )
             + "</figcaption></figure>"
             for i, c in enumerate(curves)
         )
-        parts.append(f'<h2>Loss curves</h2><div class="figures">{canvases}</div>' + json_script("loss-data", curves))
+        parts.append(
+            f'<h2>Loss curves</h2><div class="figures">{canvases}</div>' + json_script("loss-data", curves)
+        )
     if view.config is not None:
         cfg = view.config.get("config") or {}
         options = {k: v for k, v in view.config.items() if k != "config"}
@@ -327,8 +381,16 @@ def run_page(view: RunView) -> str:
     parts.append("<h2>Lineage</h2>" + _lineage_section(view))
     parts.append(_mlmd_section(view))
     links = "".join(f'<li><a href="{e(href)}">{e(label)}</a></li>' for label, href in view.raw)
-    parts.append(f"<h2>Raw files</h2><ul class=\"raw\">{links}</ul><p class=\"muted\">run directory: <code>{e(view.path)}</code></p>")
-    return page(f"{view.experiment} {view.id}", "".join(parts), 3, scripts=("../../../assets/report.js",), crumbs=crumbs)
+    parts.append(
+        f'<h2>Raw files</h2><ul class="raw">{links}</ul><p class="muted">run directory: <code>{e(view.path)}</code></p>'
+    )
+    return page(
+        f"{view.experiment} {view.id}",
+        "".join(parts),
+        3,
+        scripts=("../../../assets/report.js",),
+        crumbs=crumbs,
+    )
 
 
 def viewer_page(view: RunView) -> str:
@@ -369,7 +431,7 @@ def experiment_page(name: str, views: list[RunView]) -> str:
                 names.append(c.get("name"))
     head = ["check"] + [
         f'<a href="../runs/{e(v.key)}/index.html">{e(v.id)}</a><br>{badge(v.status)}<br>'
-        f"<span class=\"muted\">{'quick' if v.quick else 'full' if v.quick is not None else ''} · "
+        f'<span class="muted">{"quick" if v.quick else "full" if v.quick is not None else ""} · '
         f"<code>{e(commit_text(v.lineage))}</code></span>"
         for v in views
     ]
@@ -382,10 +444,16 @@ def experiment_page(name: str, views: list[RunView]) -> str:
                 cells.append('<span class="muted">–</span>')
             else:
                 cls = "pass" if c.get("passed") else "fail"
-                cells.append(f'<span class="{cls}" title="{e(text_of(c.get("expected")))}">{e(text_of(c.get("value"), 160))}</span>')
+                cells.append(
+                    f'<span class="{cls}" title="{e(text_of(c.get("expected")))}">{e(text_of(c.get("value"), 160))}</span>'
+                )
         rows.append(cells)
-    body = f"<h1>{e(name)}</h1><p class=\"muted\">{len(views)} runs, oldest first. Each cell: the measured value, green if the check passed (hover for the bar).</p>"
-    body += table(head, rows, "compare") if rows else "<p class=\"muted\">No run of this experiment has checks yet.</p>"
+    body = f'<h1>{e(name)}</h1><p class="muted">{len(views)} runs, oldest first. Each cell: the measured value, green if the check passed (hover for the bar).</p>'
+    body += (
+        table(head, rows, "compare")
+        if rows
+        else '<p class="muted">No run of this experiment has checks yet.</p>'
+    )
     return page(name, body, 1, crumbs=f" › {e(name)}")
 
 

@@ -34,11 +34,18 @@ def linear_vs_relu(
     height = 1.15 * len(rows) + 1.8  # the rows, then room for the title, the labels and the colour bars
     fig = plt.figure(figsize=(1.8 * k, height))
     grid = fig.add_gridspec(
-        len(rows), 4 * k, width_ratios=ratios, wspace=0.05, hspace=0.15, top=1 - 0.6 / height, bottom=1.3 / height
+        len(rows),
+        4 * k,
+        width_ratios=ratios,
+        wspace=0.05,
+        hspace=0.15,
+        top=1 - 0.6 / height,
+        bottom=1.3 / height,
     )
     # One colour scale for every W^T W and b panel, so equal colours mean equal values across the figure.
     lim = max(
-        1.0, *(float(np.abs(metrics.gram(W)).max()) for label in rows for W in Ws[label]),
+        1.0,
+        *(float(np.abs(metrics.gram(W)).max()) for label in rows for W in Ws[label]),
         *(float(np.abs(b).max()) for label in rows for b in bs[label]),
     )
     for r, label in enumerate(rows):
@@ -71,7 +78,10 @@ def linear_vs_relu(
     cax = fig.add_axes([0.6, 0.58 / height, bar_w, 0.1 / height])
     scale = plt.cm.ScalarMappable(cmap=INTERFERENCE_CMAP, norm=plt.Normalize(0, 1))
     bar = fig.colorbar(scale, cax=cax, orientation="horizontal", extend="max")
-    bar.set_label(f"bar colour: interference $\\sum_{{j\\neq i}}(\\hat W_i W_j)^2$ (black: < {ORTHOGONAL:g})", fontsize=8)
+    bar.set_label(
+        f"bar colour: interference $\\sum_{{j\\neq i}}(\\hat W_i W_j)^2$ (black: < {ORTHOGONAL:g})",
+        fontsize=8,
+    )
     cax.tick_params(labelsize=7)
     fits = f"best of {n_fits} fits" if n_fits > 1 else "one fit"
     caption = f"$W^TW$ | $b$ | $\\|W_i\\|$ (bars: black orthogonal, yellow superposed); {fits} per panel"

@@ -113,7 +113,9 @@ def weights_by_model(
     axes[0, 0].set_title("W: neurons x features", fontsize=8)
     axes[0, 1].set_title("input weights per neuron", fontsize=8)
     # Under the heatmaps it belongs to (on the left, beyond the row labels, it floated away from them).
-    bar = fig.colorbar(im, ax=axes[:, 0], location="bottom", fraction=0.015, aspect=50, pad=0.01, extend="min")
+    bar = fig.colorbar(
+        im, ax=axes[:, 0], location="bottom", fraction=0.015, aspect=50, pad=0.01, extend="min"
+    )
     bar.set_label("weight (below -max clipped)", fontsize=7)
     bar.ax.tick_params(labelsize=6)
     if title:
