@@ -359,7 +359,7 @@ def run_page(view: RunView) -> str:
             f'<figure class="chart"><canvas class="loss-chart" data-curve="{i}" width="560" height="300"></canvas>'
             f"<figcaption>{e(c['name'])}: "
             + (
-                f"{len(c['curves'])} curves"
+                f"{len(c['curves'])} curves, coloured from the first instance (dark) to the last (yellow)"
                 if "curves" in c
                 else f"{c['n_curves']} curves as min, 10%, median, 90%, max"
             )
@@ -429,24 +429,24 @@ def experiment_page(name: str, views: list[RunView]) -> str:
         for c in v.checks:
             if c.get("name") not in names:
                 names.append(c.get("name"))
-    head = ["check"] + [
+    head = ["check", "the bar (newest run)"] + [
         f'<a href="../runs/{e(v.key)}/index.html">{e(v.id)}</a><br>{badge(v.status)}<br>'
         f'<span class="muted">{"quick" if v.quick else "full" if v.quick is not None else ""} · '
-        f"<code>{e(commit_text(v.lineage))}</code></span>"
+        f"<code>{e(commit_text(v.lineage))}</code><br>{e(short_time(v.lineage.get('started')))}</span>"
         for v in views
     ]
     rows = []
     for check_name in names:
-        cells = [e(check_name)]
-        for v in views:
-            c = next((c for c in v.checks if c.get("name") == check_name), None)
+        found = [next((c for c in v.checks if c.get("name") == check_name), None) for v in views]
+        bar = next((c.get("expected") for c in reversed(found) if c is not None), None)
+        cells = [e(check_name), e(text_of(bar, 160))]
+        for c in found:
             if c is None:
                 cells.append('<span class="muted">–</span>')
             else:
                 cls = "pass" if c.get("passed") else "fail"
-                cells.append(
-                    f'<span class="{cls}" title="{e(text_of(c.get("expected")))}">{e(text_of(c.get("value"), 160))}</span>'
-                )
+                value = text_of(c.get("value"), 160)
+                cells.append(f'<span class="{cls}" title="{e(text_of(c.get("expected")))}">{e(value)}</span>')
         rows.append(cells)
     body = f'<h1>{e(name)}</h1><p class="muted">{len(views)} runs, oldest first. Each cell: the measured value, green if the check passed (hover for the bar).</p>'
     body += (
