@@ -236,7 +236,8 @@
 
   function drawGram(ctx, canvas, entry, s) {
     var n = META.n, r = gramAndD(entry, s), G = r.G, D = r.D;
-    var size = Math.min(canvas.width - 110, 320), x0 = 60, y0 = 34, lim = 1;
+    // At least one pixel per feature up to the canvas width, so no row or column of W^T W is dropped.
+    var size = Math.min(canvas.width - 110, Math.max(320, n)), x0 = 60, y0 = 34, lim = 1;
     for (var k = 0; k < n; k++) lim = Math.max(lim, Math.abs(G[k * n + k]) || 0);
     var img = ctx.createImageData(n, n);
     for (var i = 0; i < n * n; i++) {
