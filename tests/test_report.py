@@ -117,6 +117,9 @@ def test_rerun_writes_nothing_then_only_what_changed(runs, site, tmp_path):
     assert stats["rebuilt"] == 1 and stats["written"] >= 2  # its page, the index, the experiment page
     passed = sum(c["passed"] for c in summary["checks"])
     assert f"{passed}/{len(summary['checks'])} passed" in (out2 / "index.html").read_text()
+    changed.file("intro.png").unlink()  # a figure deleted from the run leaves the site too
+    report.build(store.list_runs(root), out2)
+    assert not (out2 / "runs" / "intro" / changed.id / "figures" / "intro.png").exists()
     # A run no longer reported loses its pages.
     stats = report.build([changed], out2)
     assert stats["removed"] == 2 and not (out2 / "runs" / "intro" / runs["failed"].id).exists()
@@ -140,6 +143,9 @@ def test_out_is_checked(runs, tmp_path):
         report.build([runs["good"]], tmp_path / "mine")
     with pytest.raises(ConfigError, match="overlaps the run directory"):
         report.build([runs["good"]], runs["good"].path / "site")
+    with pytest.raises(ConfigError, match="no ML Metadata store"):
+        report.build([runs["good"]], tmp_path / "new", store_path=tmp_path / "missing.sqlite")
+    assert not (tmp_path / "new").exists()
 
 
 def test_cli_report(runs, tmp_path):

@@ -159,6 +159,10 @@ def _view(
     written = 0
     for fig in figures:
         written += _write(site_dir / "figures" / fig.name, fig.read_bytes())
+    names = {f.name for f in figures}
+    for old in (site_dir / "figures").glob("*") if (site_dir / "figures").is_dir() else []:
+        if old.name not in names:  # a figure since deleted from the run
+            old.unlink()
     raw = []
     for name in COPIED_JSON:
         src = run.file(name)
@@ -212,12 +216,12 @@ def build(runs: list[store.Run], out, store_path=None) -> dict:
     written (files whose bytes changed), removed (pages of runs no longer reported)."""
     out = Path(out)
     _check_out(out, runs)
-    out.mkdir(parents=True, exist_ok=True)
     store_path = Path(store_path) if store_path is not None else None
     if store_path is not None and not store_path.is_file():
         raise ConfigError(
             f"no ML Metadata store at {store_path} (make one with: superpose lineage export --store {store_path})"
         )
+    out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
