@@ -55,6 +55,10 @@ def runs(tmp_path_factory) -> dict[str, store.Run]:
     intro = registry.load_experiment("intro")
     assert main(intro, [*TINY, "--runs-dir", str(root)]) in (0, 1)  # 1: at 200 steps a check may fail
     (good,) = store.list_runs(root)
+    from superpose.lab.animate import animate_run
+
+    (gif,) = animate_run(good)  # the run page shows animations too (10 frames: about a second)
+    assert gif.suffix == ".gif" and gif.parent == good.path
     assert main(intro, [*TINY, "--set", "lr=1e9", "--runs-dir", str(root)]) == 2  # diverges
     (failed,) = [r for r in store.list_runs(root) if r.id != good.id]
     killed = root / "intro" / (good.id[:-6] + "abcdef")  # a run killed before its summary was written
@@ -364,7 +368,7 @@ def test_pages_load_cleanly_in_chromium(runs, site, browser, artifacts):
         if page == site / "index.html":
             browser.save_screenshot(str(artifacts / "report-index.png"))
     _open(browser, run_dir / "index.html")
-    assert browser.execute_script("return document.images.length") >= 1  # intro.png
+    assert browser.execute_script("return document.images.length") == 2  # intro.png, intro_forming.gif
     assert (
         browser.execute_script("return document.querySelectorAll('canvas.loss-chart[data-drawn]').length")
         >= 1
