@@ -126,6 +126,7 @@ def page(title: str, body: str, depth: int, scripts: tuple[str, ...] = (), crumb
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # no favicon request (a 404 on a web server)
         f'<title>{e(title)}</title><link rel="stylesheet" href="{up}assets/style.css"></head>'
         f"<body>{nav}<main>{body}</main>{tags}</body></html>\n"
     )
