@@ -564,9 +564,12 @@ def plot_neurons(arrays: dict, path: str):
         R1, _ = rescale(W1[order], W2[:, order])
         ax = fig.add_subplot(grid[1, j])
         plots.neuron_bars(ax, R1, colors, title=f"1-S = {density[j]:g}")
+        ax.set_xlabel("input weight", fontsize=7)
+        if j == 0:
+            ax.set_ylabel("neurons (one bar each)", fontsize=7)
     fig.suptitle(
-        "Absolute value in superposition: each row a neuron's input weights (largest |w| = 1), "
-        "coloured by feature importance (yellow = most); neurons sorted by their main feature's importance",
+        "Absolute value in superposition: each row a neuron's input weights (largest |w| = 1), coloured by\n"
+        "feature importance (yellow = most); neurons sorted by their main feature's importance",
         fontsize=9,
     )
     return plots.save(fig, path)
@@ -594,12 +597,12 @@ def plot_motif(arrays: dict, path: str):
     axes[1].set_yticks([])
     fig.suptitle(
         f"Asymmetric superposition at 1-S = {arrays['density'][j]:g}: input ratio {mo.input_ratio:.1f}, "
-        f"output ratio {mo.output_ratio:.1f}, gains ({mo.gains[0]:.2f}, {mo.gains[1]:.2f}), "
+        f"output ratio {mo.output_ratio:.1f},\ngains ({mo.gains[0]:.2f}, {mo.gains[1]:.2f}), "
         f"leak cancelled {mo.cancelled:.0%}; "
         f"b = ({b[mo.strong]:.2f}, {b[mo.weak]:.2f})",
         fontsize=8,
-        y=1.04,
     )
+    fig.tight_layout()  # room for the row names and the two-line title inside the canvas
     return plots.save(fig, path)
 
 

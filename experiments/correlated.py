@@ -275,8 +275,8 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
             geo_plots.features_2d_sets(axes[r, j], arrays[f"{name}_best_W"][j], 2, title=f"{d:.2g}")
         axes[r, 0].set_ylabel(titles[name], fontsize=7)
     fig.suptitle(
-        f"E7, m=2: one colour per set (solid/dashed: its two members); titles: each feature's density; "
-        f"best of {cfg.n_seeds} fits",
+        f"E7, m=2: one colour per set (solid/dashed: its two members);\n"
+        f"titles: each feature's density; best of {cfg.n_seeds} fits",
         fontsize=9,
     )
     paths = [plots.save(fig, f"{out_dir}/correlated.png")]
@@ -285,7 +285,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     Ws = arrays["corr20_best_W"]
     show = np.unique(np.linspace(0, len(big_d) - 1, min(len(big_d), 4)).round().astype(int))
     fig = plt.figure(figsize=(2.0 * (len(show) + 2), 3.2))
-    gs = fig.add_gridspec(1, len(show) + 2, wspace=0.5)
+    gs = fig.add_gridspec(1, len(show) + 2, wspace=0.5, bottom=0.17)  # room for the x label
     for j, k in enumerate(show):
         ax = fig.add_subplot(gs[0, j])
         plots.gram_heatmap(ax, Ws[k], title=f"$W^TW$, density {big_d[k]:.2g}")

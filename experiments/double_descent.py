@@ -633,6 +633,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
             m,
         )
         ax.set_title(f"m={m}: dimensionality of each data point and feature", fontsize=8)
+    fig.tight_layout()  # keeps the x labels inside the canvas
     paths = [save(fig, f"{out_dir}/double_descent.png")]
 
     if m0 == 2:

@@ -522,7 +522,9 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
             inner["shares"],
             title=f"at capacity: {inner['n_facts']} facts, m={inner['m']}, d={inner['d']}: share of each margin",
         )
-        facts_plots.count_histogram(axes[1, 1], inner["neurons_per_fact"], "neurons per fact (participation)")
+        facts_plots.count_histogram(
+            axes[1, 1], inner["neurons_per_fact"], "neurons per fact (participation)", ylabel="facts"
+        )
         axes[1, 1].set_title(
             f"median {np.median(inner['neurons_per_fact']):.1f} neurons per fact; "
             f"{inner['facts_per_neuron']:.0f} facts per neuron",
@@ -551,6 +553,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     axes[-1].set_xscale("log")
     axes[-1].set_yscale("log")
     axes[-1].set_xlabel("step", fontsize=7)
+    axes[-1].set_ylabel("loss", fontsize=7)
     axes[-1].set_title("cross-entropy", fontsize=8)
     axes[-1].tick_params(labelsize=6)
     fig.suptitle(

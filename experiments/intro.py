@@ -141,9 +141,11 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
         plots.gram_heatmap(axes[1, j], Ws[j])
     axes[0, 0].set_ylabel("W columns")
     axes[1, 0].set_ylabel("$W^TW$")
+    sep = "\n" if k < 3 else " "  # two panels are narrower than the title
     fig.suptitle(
-        f"5 features in 2 dimensions (I = {cfg.importance_ratio}^i; best of {cfg.n_seeds} seeds)", fontsize=10
+        f"5 features in 2 dimensions{sep}(I = {cfg.importance_ratio}^i; best of {cfg.n_seeds} seeds)", fontsize=10
     )
+    fig.tight_layout()
     return [plots.save(fig, f"{out_dir}/intro.png")]
 
 

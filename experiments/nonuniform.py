@@ -361,13 +361,13 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     bl = pr["best_loss"]
     show = np.unique(np.linspace(0, len(ratio) - 1, min(len(ratio), 7)).round().astype(int))
     fig = plt.figure(figsize=(1.45 * max(len(show), 6), 4.2))
-    gs = fig.add_gridspec(2, len(show) * 2, height_ratios=[1, 1.25], hspace=0.35)
+    gs = fig.add_gridspec(2, len(show) * 2, height_ratios=[1, 1.25], hspace=0.35, top=0.8)
+    bottom = gs[1, :].subgridspec(1, 3, wspace=0.35)  # room for each panel's y label
     for j, k in enumerate(show):
         ax = fig.add_subplot(gs[0, 2 * j : 2 * j + 2])
         i = pr["best_index"][k]
         geo_plots.features_2d_highlight(ax, W[i], 0, title=f"p0/p = {ratio[k]:.2g}\n{pr['best_geometry'][k]}")
-    third = len(show) * 2 // 3
-    ax = fig.add_subplot(gs[1, :third])
+    ax = fig.add_subplot(bottom[0])
     crossing = loss_crossing(ratio, bl[PENTAGON], arrays["dropped_loss"])
     geo_plots.loss_by_geometry(
         ax,
@@ -383,7 +383,8 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     ax.set_yscale("log")
     _ratio_ticks(ax)
     ax.set_title("best loss of each geometry", fontsize=8)
-    ax = fig.add_subplot(gs[1, third : 2 * third])
+    ax.set_ylabel("loss", fontsize=8)
+    ax = fig.add_subplot(bottom[1])
     ax.plot(ratio, 100 * (arrays["dropped_loss"] / bl[PENTAGON] - 1), "o-", ms=3, color="k")
     ax.axhline(0, color="0.6", lw=1)
     if np.isfinite(crossing):
@@ -392,9 +393,10 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     ax.set_xscale("log")
     _ratio_ticks(ax)
     ax.set_xlabel("feature 0 density / base density", fontsize=8)
-    ax.set_title("L(two digons) / L(pentagon) - 1  [%]", fontsize=8)
+    ax.set_ylabel("loss gap [%]", fontsize=8)
+    ax.set_title("L(two digons) / L(pentagon) - 1", fontsize=8)
     ax.tick_params(labelsize=7)
-    ax = fig.add_subplot(gs[1, 2 * third :])
+    ax = fig.add_subplot(bottom[2])
     for k in np.flatnonzero(pr["best_pentagon_index"] >= 0):
         i = pr["best_pentagon_index"][k]
         rep = metrics.represented(W[i])
@@ -408,7 +410,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     ax.tick_params(labelsize=7)
     n_fits = len(start_kinds(cfg))
     fig.suptitle(
-        f"E6: one feature's density varied around a pentagon (n=5, m=2, base density {cfg.base_density}); "
+        f"E6: one feature's density varied around a pentagon (n=5, m=2, base density {cfg.base_density});\n"
         f"best of {n_fits} fits per density (random and warm starts)",
         fontsize=9,
     )

@@ -451,10 +451,18 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     sae_plots.heatmap(axes[1], pub["dead"], sizes, l1s, "dead fraction", vmin=0, cmap="magma")
     sae_plots.heatmap(axes[2], pub["mmcs_larger"], sizes[:-1], l1s, "MMCS with next larger", vmin=0, vmax=1)
     sae_plots.heatmap(axes[3], pub["l0"], sizes, l1s, "L0 (active latents)", cmap="cividis", fmt="{:.1f}")
-    for ax in axes:
-        ax.axvline(list(sizes).index(cfg.n_true) if cfg.n_true in list(sizes) else -1, color="w", lw=0.8)
+    if cfg.n_true in list(sizes):  # outline the true count's column: a line through it hid its numbers
+        col = list(sizes).index(cfg.n_true)
+        for ax in axes:
+            for color, width in (("k", 2.6), ("w", 1.0)):  # visible on dark and light cells alike
+                ax.add_patch(
+                    plt.Rectangle(
+                        (col - 0.5, -0.5), 1, len(l1s), fill=False, edgecolor=color, lw=width, clip_on=False
+                    )
+                )
+            ax.get_xticklabels()[col].set_fontweight("bold")
     fig.suptitle(
-        f"SAEs on {cfg.d_input}-D activations of {cfg.n_true} features (white line: the true count)",
+        f"SAEs on {cfg.d_input}-D activations of {cfg.n_true} features (outlined column: the true count)",
         fontsize=10,
     )
     paths = [save(fig, f"{out_dir}/sae.png")]

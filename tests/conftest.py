@@ -41,3 +41,27 @@ _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], prin
 settings.register_profile("dev", max_examples=10, **_common)
 settings.register_profile("ci", max_examples=25, derandomize=True, **_common)
 settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+
+
+# Every figure an experiment saves through superpose.plots (the quick runs in tests/test_exp_*.py) is checked
+# as a reader would look at it (tests/figure_checks.py: labelled scales, no text outside the canvas, legends
+# that name what is drawn); a test whose figures have problems fails at teardown, naming them.
+import figure_checks  # noqa: E402
+import pytest  # noqa: E402
+
+figure_checks.install()
+
+
+@pytest.fixture(autouse=True)
+def _figures_pass_checks():
+    figure_checks.PROBLEMS.clear()
+    yield
+    problems, figure_checks.PROBLEMS[:] = list(figure_checks.PROBLEMS), []
+    assert not problems, "figure problems:\n  " + "\n  ".join(problems)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if figure_checks.CHECKED:
+        names = sorted(set(figure_checks.CHECKED))
+        listed = ", ".join(names)
+        terminalreporter.write_line(f"figure checks: {len(names)} distinct figures checked ({listed})")

@@ -54,6 +54,16 @@ examples:
     "resume": """examples:
   superpose resume latest
   superpose resume runs/intro/20250101-120000-ab12cd""",
+    "report": """A static site of the run store: an index of runs (status, checks, commit, wall time, devices), a page
+per run (checks, figures and animations, loss curves, config, lineage, raw files), a page per experiment
+comparing its runs' checks, and an interactive geometry viewer for runs that kept weight snapshots. Open
+OUT/index.html in a browser (file:// works) or serve OUT with any static web server. Running it again
+updates what changed; the runs themselves are only read.
+
+examples:
+  superpose report --out site                             # every run under runs/
+  superpose report intro latest --out site                # the newest intro run and the newest run
+  superpose report --runs-dir /tmp/runs --out /tmp/site --store lineage.sqlite   # with ML Metadata""",
     "lineage": """Lineage in ML Metadata (MLMD): `export` copies runs (execution: config, code commit, environment;
 input artifact: the data's densities and importances; output artifacts: results.npz, summary.json, figures)
 into an MLMD SQLite store; `show` answers where a figure or run came from from that store alone.
@@ -207,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN")
     p.add_argument("--runs-dir", **runs_dir)
     p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = _subparser(
+        sub,
+        "report",
+        "write a browsable static site of runs, with a geometry viewer",
+        "Write (or update) a static HTML report of runs into --out.",
+    )
+    p.add_argument("run", metavar="RUN", nargs="*", help="runs to include (default: every run)")
+    p.add_argument("--runs-dir", "--root", dest="runs_dir", **runs_dir)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the site's folder (made or updated)")
+    p.add_argument("--store", type=Path, metavar="PATH", help="an ML Metadata SQLite store to show lineage from")
 
     p = _subparser(
         sub,
@@ -472,6 +493,19 @@ def cmd_lineage(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from superpose.lab import report
+
+    refs = args.run
+    runs = [store.find_run(ref, args.runs_dir) for ref in refs] if refs else store.list_runs(args.runs_dir)
+    out = report.build(runs, args.out, store_path=args.store)
+    print(
+        f"{args.out / 'index.html'}: {out['runs']} run(s), {out['rebuilt']} read anew, {out['written']} file(s) "
+        f"written, {out['removed']} removed; {report.site_size(args.out) / 2**20:.1f} MiB in all"
+    )
+    return 0
+
+
 COMMANDS = {
     "experiments": cmd_experiments,
     "run": cmd_run,
@@ -481,6 +515,7 @@ COMMANDS = {
     "animate": cmd_animate,
     "resume": cmd_resume,
     "lineage": cmd_lineage,
+    "report": cmd_report,
 }
 
 

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics
-from superpose.plots.core import bias_column, gram_heatmap, norm_bars, save
+from superpose.plots.core import INTERFERENCE_CMAP, ORTHOGONAL, bias_column, gram_heatmap, norm_bars, save
 
 __all__ = ["linear_vs_relu", "norms_across_density", "save"]
 
@@ -31,29 +31,61 @@ def linear_vs_relu(
     """
     rows, k = list(Ws), len(sparsity)
     ratios = [1.0, 0.07, 0.6, 0.12] * k  # heatmap, bias, bars, gap
-    height = 1.15 * len(rows)
+    height = 1.15 * len(rows) + 1.8  # the rows, then room for the title, the labels and the colour bars
     fig = plt.figure(figsize=(1.8 * k, height))
-    grid = fig.add_gridspec(len(rows), 4 * k, width_ratios=ratios, wspace=0.05, hspace=0.15)
+    grid = fig.add_gridspec(
+        len(rows),
+        4 * k,
+        width_ratios=ratios,
+        wspace=0.05,
+        hspace=0.15,
+        top=1 - 0.6 / height,
+        bottom=1.3 / height,
+    )
+    # One colour scale for every W^T W and b panel, so equal colours mean equal values across the figure.
+    lim = max(
+        1.0,
+        *(float(np.abs(metrics.gram(W)).max()) for label in rows for W in Ws[label]),
+        *(float(np.abs(b).max()) for label in rows for b in bs[label]),
+    )
     for r, label in enumerate(rows):
         for j in range(k):
             W, b = Ws[label][j], bs[label][j]
             ax_g = fig.add_subplot(grid[r, 4 * j])
-            gram_heatmap(ax_g, W)
+            im = gram_heatmap(ax_g, W, lim=lim)
             ax_b = fig.add_subplot(grid[r, 4 * j + 1])
-            bias_column(ax_b, b)
+            bias_column(ax_b, b, lim=lim)
             for ax in (ax_g, ax_b):  # fill the cell, so the three panels share one height
                 ax.set_aspect("auto")
             ax_n = fig.add_subplot(grid[r, 4 * j + 2])
             norm_bars(ax_n, W)
-            ax_n.set_xticks([])
+            ax_n.set_xlim(0, max(1.2, max(float(metrics.feature_norms(w).max()) * 1.05 for w in Ws[label])))
+            ax_n.axvline(1, color="0.6", lw=0.6, ls=":")  # unit norm
+            ax_n.set_xticks([1], ["1"] if r == len(rows) - 1 else [], fontsize=7)
             fig.add_subplot(grid[r, 4 * j + 3]).axis("off")
             if r == 0:
                 ax_g.set_title(f"S = {sparsity[j]:g}", fontsize=9, loc="left")
             if j == 0:
                 ax_g.set_ylabel(label, fontsize=9)
+            if r == len(rows) - 1:
+                ax_g.set_xlabel("$W^TW$", fontsize=8)
+                ax_b.set_xlabel("$b$", fontsize=8)
+                ax_n.set_xlabel("$\\|W_i\\|$", fontsize=8)
+    bar_w = 0.28
+    cax = fig.add_axes([0.12, 0.58 / height, bar_w, 0.1 / height])
+    fig.colorbar(im, cax=cax, orientation="horizontal").set_label("$W^TW$ and $b$", fontsize=8)
+    cax.tick_params(labelsize=7)
+    cax = fig.add_axes([0.6, 0.58 / height, bar_w, 0.1 / height])
+    scale = plt.cm.ScalarMappable(cmap=INTERFERENCE_CMAP, norm=plt.Normalize(0, 1))
+    bar = fig.colorbar(scale, cax=cax, orientation="horizontal", extend="max")
+    bar.set_label(
+        f"bar colour: interference $\\sum_{{j\\neq i}}(\\hat W_i W_j)^2$ (black: < {ORTHOGONAL:g})",
+        fontsize=8,
+    )
+    cax.tick_params(labelsize=7)
     fits = f"best of {n_fits} fits" if n_fits > 1 else "one fit"
-    caption = f"$W^TW$ | $b$ | $\\|W_i\\|$ (black: orthogonal, yellow: superposed); {fits} per panel"
-    fig.suptitle(f"{title}\n{caption}" if title else caption, fontsize=9, y=1 + 0.3 / height)
+    caption = f"$W^TW$ | $b$ | $\\|W_i\\|$ (bars: black orthogonal, yellow superposed); {fits} per panel"
+    fig.suptitle(f"{title}\n{caption}" if title else caption, fontsize=9, y=1 - 0.05 / height)
     return fig
 
 
@@ -75,9 +107,16 @@ def norms_across_density(
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1, 0.7]})
     extent = (-0.5, n - 0.5, len(density) - 0.5, -0.5)
     yticks = np.arange(0, len(density), max(1, len(density) // 6))
-    for ax, data, cmap, vmax, label in (
-        (axes[0], norms, "Greys", max(1.0, np.nanmax(norms)), "$\\|W_i\\|$"),
-        (axes[1], inter, "plasma", 1.0, "interference $\\sum_{j\\neq i}(\\hat W_i W_j)^2$ (clipped at 1)"),
+    for ax, data, cmap, vmax, label, short in (
+        (axes[0], norms, "Greys", max(1.0, np.nanmax(norms)), "$\\|W_i\\|$", "$\\|W_i\\|$"),
+        (
+            axes[1],
+            inter,
+            "plasma",
+            1.0,
+            "interference $\\sum_{j\\neq i}(\\hat W_i W_j)^2$ (clipped at 1)",
+            "interference",
+        ),
     ):
         im = ax.imshow(
             data, aspect="auto", cmap=cmap, vmin=0, vmax=vmax, extent=extent, interpolation="nearest"
@@ -85,7 +124,7 @@ def norms_across_density(
         ax.set_yticks(yticks, [f"{density[t]:.3g}" for t in yticks])
         ax.set_xlabel("feature (most important left)")
         ax.set_title(label, fontsize=9)
-        fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02)
+        fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02).set_label(short, fontsize=8)
     axes[0].set_ylabel("density 1 - S")
     axes[1].set_facecolor("0.85")  # grey: not represented
     n_rep = (norms > threshold).sum(axis=1)

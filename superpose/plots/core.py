@@ -51,10 +51,11 @@ def features_2d(ax, W: np.ndarray, importance: np.ndarray | None = None, title: 
     features_2d_colored(ax, W, colors, title=title, title_size=9)
 
 
-def gram_heatmap(ax, W: np.ndarray, title: str | None = None):
-    """W^T W with a symmetric red-blue colour scale (blue positive, red negative, as in the paper)."""
+def gram_heatmap(ax, W: np.ndarray, title: str | None = None, lim: float | None = None):
+    """W^T W with a symmetric red-blue colour scale (blue positive, red negative, as in the paper), from -lim
+    to lim (default: max(1, max |W^T W|), this panel's own; pass one lim to panels that share a colour bar)."""
     G = metrics.gram(W)
-    lim = max(1.0, float(np.abs(G).max()))
+    lim = max(1.0, float(np.abs(G).max())) if lim is None else lim
     im = ax.imshow(G, cmap="RdBu", vmin=-lim, vmax=lim)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -63,24 +64,43 @@ def gram_heatmap(ax, W: np.ndarray, title: str | None = None):
     return im
 
 
-def bias_column(ax, b: np.ndarray) -> None:
-    lim = max(1.0, float(np.abs(b).max()))
-    ax.imshow(np.asarray(b)[:, None], cmap="RdBu", vmin=-lim, vmax=lim)
+def bias_column(ax, b: np.ndarray, lim: float | None = None):
+    """b [n] as one column, on the W^T W colour scale (default lim: max(1, max |b|))."""
+    lim = max(1.0, float(np.abs(b).max())) if lim is None else lim
+    im = ax.imshow(np.asarray(b)[:, None], cmap="RdBu", vmin=-lim, vmax=lim)
     ax.set_xticks([])
     ax.set_yticks([])
+    return im
+
+
+INTERFERENCE_CMAP = "plasma"
+ORTHOGONAL = 1e-3  # interference below this draws black: the feature is orthogonal to all others
 
 
 def norm_bars(ax, W: np.ndarray) -> None:
-    """Horizontal bars of ||W_i||, coloured by interference (black = orthogonal, yellow = superposed)."""
+    """Horizontal bars of ||W_i||, coloured by interference sum_{j != i} (W_hat_i . W_j)^2 on one fixed scale
+    (INTERFERENCE_CMAP from 0 to 1, clipped: yellow = 1 or more, i.e. strongly superposed), black below
+    ORTHOGONAL."""
     norms = metrics.feature_norms(W)
     inter = metrics.interference(W)
-    colors = plt.get_cmap("plasma")(np.clip(inter / max(1.0, inter.max()), 0, 1) * 0.9)
-    colors[inter < 1e-3] = (0, 0, 0, 1)
+    colors = plt.get_cmap(INTERFERENCE_CMAP)(np.clip(inter, 0, 1))
+    colors[inter < ORTHOGONAL] = (0, 0, 0, 1)
     y = np.arange(len(norms))
     ax.barh(y, norms, color=colors)
     ax.set_ylim(len(norms) - 0.5, -0.5)
     ax.set_xlim(0, max(1.2, norms.max() * 1.05))
     ax.set_yticks([])
+
+
+def readable_log_ticks(axis) -> None:
+    """Ticks of a log-scaled axis (ax.xaxis or ax.yaxis) at 1, 2 and 5 x 10^k, labelled as plain numbers,
+    minor ticks unlabelled: on a range under two decades matplotlib labels its minor ticks as "3x10^-2",
+    and they run into each other."""
+    from matplotlib import ticker
+
+    axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def save(fig, path: Path, dpi: int = 110) -> Path:

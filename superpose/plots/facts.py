@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from superpose.plots.animation import save_animation
+from superpose.plots.core import readable_log_ticks
 
 SETTING_COLORS = {"and32": "C0", "andN": "C1", "linear": "C2"}
 
@@ -44,6 +45,8 @@ def capacity_axes(ax, series: Sequence[dict]) -> None:
             ax.scatter(np.asarray(s["x"])[~ok], np.asarray(s["n"])[~ok], facecolor="none", edgecolor=c, s=22)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    readable_log_ticks(ax.xaxis)
+    readable_log_ticks(ax.yaxis)
     ax.set_xlabel("parameters measure: m d (MLP), d$^2$ (linear)", fontsize=8)
     ax.set_ylabel("facts stored at 99% top-1", fontsize=8)
     ax.tick_params(labelsize=7)
@@ -83,13 +86,14 @@ def share_heatmap(ax, shares: np.ndarray, title: str = "", max_facts: int = 400)
     return im
 
 
-def count_histogram(ax, values: np.ndarray, xlabel: str, color: str = "C0") -> None:
+def count_histogram(ax, values: np.ndarray, xlabel: str, color: str = "C0", ylabel: str = "count") -> None:
     """A histogram of integer-ish counts (neurons per fact, facts per neuron)."""
     values = np.asarray(values, dtype=np.float64)
     hi = max(1.0, float(np.ceil(values.max()))) if values.size else 1.0
     ax.hist(values, bins=np.linspace(0, hi, min(40, int(hi) + 1) + 1), color=color)
     ax.axvline(float(np.median(values)), color="k", lw=0.8, ls="--")
     ax.set_xlabel(xlabel, fontsize=7)
+    ax.set_ylabel(ylabel, fontsize=7)
     ax.tick_params(labelsize=6)
 
 
@@ -114,6 +118,7 @@ def and_across_widths(
     ax.axhline(0, color="0.8", lw=0.6)
     ax.set_xscale("log")
     ax.set_xlabel("facts per neuron N / m", fontsize=8)
+    ax.set_ylabel("fraction or score", fontsize=8)
     ax.set_ylim(-0.6, 1.1)
     ax.tick_params(labelsize=7)
     right = ax.twinx()
@@ -126,6 +131,7 @@ def and_across_widths(
         label="neurons per fact (right)",
     )
     right.set_ylim(bottom=0)
+    right.set_ylabel("neurons per fact", fontsize=8, color="C2")
     right.tick_params(labelsize=7, colors="C2")
     lines = ax.get_legend_handles_labels()
     more = right.get_legend_handles_labels()

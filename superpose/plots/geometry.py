@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from superpose.plots.core import features_2d_colored
+from superpose.plots.core import features_2d_colored, readable_log_ticks
 
 SET_CMAP = "tab10"
 
@@ -62,6 +62,7 @@ def set_dimensions(ax, density: np.ndarray, dims: np.ndarray, set_size: int, lab
         ax.plot(density, dims[:, s], "o-", ms=3, color=cmap(s % 10), label=label)
     ax.axhline(set_size, color="0.6", ls=":", lw=1)
     ax.set_xscale("log")
+    readable_log_ticks(ax.xaxis)
     ax.set_ylim(0, set_size * 1.1)
     ax.set_xlabel("set density 1 - S", fontsize=8)
     ax.set_ylabel("dimensions used by the set", fontsize=8)

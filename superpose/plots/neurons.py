@@ -112,7 +112,11 @@ def weights_by_model(
     axes[-1, 1].set_xlabel("neuron", fontsize=7)
     axes[0, 0].set_title("W: neurons x features", fontsize=8)
     axes[0, 1].set_title("input weights per neuron", fontsize=8)
-    bar = fig.colorbar(im, ax=axes[:, 0], location="left", fraction=0.02, pad=0.06, extend="min")
+    # Under the heatmaps it belongs to (on the left, beyond the row labels, it floated away from them).
+    bar = fig.colorbar(
+        im, ax=axes[:, 0], location="bottom", fraction=0.015, aspect=50, pad=0.01, extend="min"
+    )
+    bar.set_label("weight (below -max clipped)", fontsize=7)
     bar.ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=9)

@@ -38,6 +38,7 @@ def dimensions_per_feature(runs: dict[str, tuple[np.ndarray, np.ndarray]], tol: 
     ax.set_ylim(0, 1.1)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title("Uniform superposition: $D^*$ sticks at 1 and at 1/2 (antipodal pairs)", fontsize=10)
+    fig.tight_layout()  # keeps the x label inside the canvas
     return fig
 
 
@@ -54,7 +55,9 @@ def feature_dimensionality(
     inv = 1.0 / np.asarray(density, dtype=np.float64)
     for frac, text in FRACTION_LABELS.items():
         ax.axhline(frac, color="0.75", lw=0.7, zorder=0)
-        ax.text(inv.max() * 1.08, frac, text, va="center", fontsize=8)
+        # 2/5 and 3/8 lie 0.025 apart: the upper label sits above its line, the lower one below
+        va = {2 / 5: "bottom", 3 / 8: "top"}.get(frac, "center")
+        ax.text(inv.max() * 1.08, frac, text, va=va, fontsize=8)
     rng = np.random.default_rng(0)  # jitter along x only, so overlapping dots stay visible
     for W, x in zip(Ws, inv):
         D, rep = metrics.feature_dimensionality(W), metrics.represented(W, threshold)
@@ -75,4 +78,5 @@ def feature_dimensionality(
         f"(blue: within {tol:g} of a guide line; grey: $\\|W_i\\| \\leq$ {threshold:g})",
         fontsize=9,
     )
+    fig.tight_layout()
     return fig
