@@ -1,19 +1,21 @@
 """Facts in superposition (paper.md section 7): a fact-lookup MLP over frozen random token embeddings.
 
-A fact maps a (first name, last name) pair to one of M attributes ("Michael Jordan" -> basketball). Names are
-reused across facts with different attributes, so no single token determines the answer: the MLP must
-compute an AND. It reads x = e_first + e_last (an earlier attention layer is assumed to have moved the first
-name onto the last one), computes h = ReLU(W_in x + b) with m neurons and writes W_out h; the frozen
-attribute vectors read the answer, logit_a = e_a . W_out h, trained with cross-entropy over the M attributes
-(the readout of the associative-memory literature: Nichani, Lee and Bietti, ICLR 2025).
+A fact maps a (first name, last name) pair to one of M attributes ("Michael Jordan" -> basketball). Every name
+keys several facts, never all with one attribute, so no single token determines the answer: the MLP must
+combine the two (an AND, or something that does its work). It reads x = e_first + e_last (an earlier attention
+layer is assumed to have moved the first name onto the last one), computes h = ReLU(W_in x + b) with m neurons
+and writes W_out h; the frozen attribute vectors read the answer, logit_a = e_a . W_out h, trained with
+cross-entropy over the M attributes (the readout of the associative-memory literature: Nichani, Lee and
+Bietti, ICLR 2025).
 
 Shapes map onto TrainConfig as n_features = d (the embedding width) and n_hidden = m (the neurons); the
 number of facts N is the batch (the whole table every step). Each instance's fact table and embeddings ride
 in hyper.extra, padded to the sweep's largest table with masks, so a grid of (N, seed) trains in one call.
 
-Owns: fact tables (numpy, seeded), the models (FactMLP, LinearMemory), the sampler handing them the whole
-table (FullTable), the hand-built AND model, and numpy analysis of weights: logits, accuracy, each neuron's
-share of each fact's logit margin, AND-ness, capacity estimates and power-law fits.
+Owns: fact tables (numpy, seeded, nested in N), the models (FactMLP, LinearMemory), the sampler handing them
+the whole table (FullTable), the hand-built AND model, and numpy analysis of weights: logits, accuracy, each
+neuron's share of each fact's logit margin, AND-ness, the capacity search, capacity estimates and power-law
+fits.
 Does not: sweep over instances (sweep.py) or draw (plots/facts.py).
 """
 
@@ -115,7 +117,7 @@ def _grow(rng: np.random.Generator, n_facts: int, r: int, n_attributes: int | No
         attrs.append(a)
 
     k = 2 * r  # the seed: a cycle f0 g0 f1 g1 ... through k first and k last names, facts alternating
-    for i in range(k):
+    for _ in range(k):
         g.new_first(), g.new_last()
     for i in range(k):
         for f in (i, (i + 1) % k):
@@ -190,13 +192,17 @@ def fact_table(
         )
     else:
         if facts_per_name < 3:
-            raise ConfigError(f"facts_per_name={facts_per_name}: at least 3 (a nested table grows by r facts)")
+            raise ConfigError(
+                f"facts_per_name={facts_per_name}: at least 3 (a nested table grows by r facts)"
+            )
         if n_facts < min_facts(facts_per_name):
             raise ConfigError(
                 f"{n_facts} facts at {facts_per_name} per name: at least {min_facts(facts_per_name)} facts, "
                 "so every name keys several"
             )
-        fact_first, fact_last, fact_attr, n_first, n_last = _grow(graph_rng, n_facts, facts_per_name, n_attributes)
+        fact_first, fact_last, fact_attr, n_first, n_last = _grow(
+            graph_rng, n_facts, facts_per_name, n_attributes
+        )
     first = unit_vectors(first_rng, n_first, dim)
     last = np.zeros_like(first) if single_token else unit_vectors(last_rng, n_last, dim)
     table = {
@@ -222,12 +228,15 @@ def check_shared_names(table: dict, facts_per_name: int) -> None:
         ids, attrs = table[key], table["fact_attr"]
         counts = np.bincount(ids, minlength=table[names].shape[0])
         if counts.min() < 2 or counts.max() > facts_per_name:
-            raise ConfigError(f"{names} names key {counts.min()}..{counts.max()} facts, not 2..{facts_per_name}")
-        order = np.lexsort((attrs, ids))
-        same = np.ones(counts.size, bool)  # every fact of the name has its first fact's attribute
-        np.logical_and.at(same, ids[order], attrs[order] == attrs[order][np.repeat(np.cumsum(counts) - counts, counts)])
+            raise ConfigError(
+                f"{names} names key {counts.min()}..{counts.max()} facts, not 2..{facts_per_name}"
+            )
+        pairs = np.unique(np.stack([ids, attrs]), axis=1)  # [2, distinct (name, attribute) pairs]
+        same = np.bincount(pairs[0], minlength=counts.size) < 2  # every fact of the name: one attribute
         if same.any():
-            raise ConfigError(f"{names} name {int(np.flatnonzero(same)[0])}: all its facts share one attribute")
+            raise ConfigError(
+                f"{names} name {int(np.flatnonzero(same)[0])}: all its facts share one attribute"
+            )
 
 
 def stack_tables(tables: list[dict], pad_like: list[dict] = ()) -> dict[str, np.ndarray]:

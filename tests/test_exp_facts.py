@@ -274,7 +274,7 @@ def test_the_capacity_search_finds_a_steep_threshold_to_a_percent(where, slope):
 def test_the_capacity_search_stops_at_the_ends_of_its_range():
     candidates = facts.nested_sizes(200, 4)[10:]
     for value, status in ((1.0, "above"), (0.5, "below")):
-        tried = facts.search_capacity(lambda r, req: [value] * len(req), candidates, 1, 0.99, 3, 3)
+        tried = facts.search_capacity(lambda r, req, v=value: [v] * len(req), candidates, 1, 0.99, 3, 3)
         n = np.array(sorted(tried[0]))
         assert n.tolist() == [candidates[0], n[1], candidates[-1]]  # nothing to refine: no further round
         assert facts.capacity(n, np.array([tried[0][k] for k in n]))[1] == status
