@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics
-from superpose.config import TrainConfig, make_hyper
+from superpose.config import ConfigError, TrainConfig, make_hyper
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, nonnegative, positive, probability, seed, steps
 from superpose.models import ReluOutput
@@ -101,33 +101,52 @@ def padded_size(T: int, buckets: tuple[int, ...]) -> int:
 
 
 def _output_energy_blocks(W, b, h, weight, block: int):
-    """sum_t weight_t sum_i ReLU(W^T h + b)_it^2 and its gradients (W, b, h), a block of points at a time."""
+    """sum_t weight_t sum_i ReLU(W^T h + b)_it^2 and its gradients (W, b, h), a block of points at a time.
+
+    Computed in the inputs' common dtype; each gradient is returned in its input's dtype. A set whose size
+    is not a multiple of the block is padded with points of weight 0 (they add nothing, value or gradient).
+    """
     m, T = h.shape
-    h_blocks = h.reshape(m, T // block, block).transpose(1, 0, 2)  # [blocks, m, block]
-    w_blocks = weight.reshape(T // block, block)
+    dtype = jnp.result_type(W, b, h, weight)
+    n_blocks = -(-T // block)
+    pad = n_blocks * block - T
+    h_pad = jnp.pad(h.astype(dtype), ((0, 0), (0, pad)))
+    w_pad = jnp.pad(weight.astype(dtype), (0, pad))
+    h_blocks = h_pad.reshape(m, n_blocks, block).transpose(1, 0, 2)  # [blocks, m, block]
+    w_blocks = w_pad.reshape(n_blocks, block)
+    W_, b_ = W.astype(dtype), b.astype(dtype)
 
     def one(carry, xs):
         value, grad_W, grad_b = carry
         h_k, w_k = xs
-        out = jax.nn.relu(W.T @ h_k + b[:, None])  # [n, block]
+        out = jax.nn.relu(W_.T @ h_k + b_[:, None])  # [n, block]
         g = 2.0 * out * w_k[None, :]  # d value / d (W^T h + b)
-        return (value + jnp.sum(out * g) / 2.0, grad_W + h_k @ g.T, grad_b + jnp.sum(g, axis=1)), W @ g
+        return (value + jnp.sum(out * g) / 2.0, grad_W + h_k @ g.T, grad_b + jnp.sum(g, axis=1)), W_ @ g
 
-    zero = (jnp.float32(0.0), jnp.zeros_like(W), jnp.zeros_like(b))
+    zero = (jnp.zeros((), dtype), jnp.zeros_like(W_), jnp.zeros_like(b_))
     (value, grad_W, grad_b), grad_h = jax.lax.scan(one, zero, (h_blocks, w_blocks))
-    return value, (grad_W, grad_b, grad_h.transpose(1, 0, 2).reshape(m, T))
+    grad_h = grad_h.transpose(1, 0, 2).reshape(m, n_blocks * block)[:, :T]
+    return value, (grad_W.astype(W.dtype), grad_b.astype(b.dtype), grad_h.astype(h.dtype))
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
+def _output_energy(W, b, h, weight, block: int):
+    return _output_energy_blocks(W, b, h, weight, block)[0]
+
+
 def output_energy(W, b, h, weight, block: int):
-    """sum_t weight_t sum_i ReLU(W^T h_t + b)_i^2: W [m, n], b [n], h [m, T], weight [T]; block divides T.
+    """sum_t weight_t sum_i ReLU(W^T h_t + b)_i^2: W [m, n], b [n], h [m, T], weight [T]; any float dtype
+    (computed in their common one); block >= 1 points (more than T: one block of T; a size it does not
+    divide: padded with points of weight 0).
 
     Its value and gradient come from one pass over blocks of `block` points, so the [n, block] outputs and
     their gradient stay in cache; autodiff of the plain expression writes the whole [n, T] output and its
     mask to memory and reads them back, which measured about 2x slower per step (n=1,000, T=1,024-2,048,
     m=2, blocks of 64 on the 2-core CPU; 16, 32, 128 and 256 were slower than 64). weight gets no gradient.
     """
-    return _output_energy_blocks(W, b, h, weight, block)[0]
+    if not isinstance(block, int | np.integer) or block < 1:
+        raise ConfigError(f"output_energy: block must be a positive number of points, got {block!r}")
+    return _output_energy(W, b, h, weight, min(int(block), h.shape[1]))
 
 
 def _output_energy_fwd(W, b, h, weight, block):
@@ -137,10 +156,15 @@ def _output_energy_fwd(W, b, h, weight, block):
 
 def _output_energy_bwd(block, residuals, cotangent):
     (grad_W, grad_b, grad_h), weight = residuals
-    return cotangent * grad_W, cotangent * grad_b, cotangent * grad_h, jnp.zeros_like(weight)
+    return (
+        (cotangent * grad_W).astype(grad_W.dtype),
+        (cotangent * grad_b).astype(grad_b.dtype),
+        (cotangent * grad_h).astype(grad_h.dtype),
+        jnp.zeros_like(weight),
+    )
 
 
-output_energy.defvjp(_output_energy_fwd, _output_energy_bwd)
+_output_energy.defvjp(_output_energy_fwd, _output_energy_bwd)
 
 
 def block_size(n_features: int, size: int) -> int:

@@ -1,18 +1,21 @@
 """Facts in superposition: how many facts an MLP of width m stores in d dimensions, and how (paper.md §7).
 
 "Michael Jordan plays basketball": tokens (first names, last names, attributes) are fixed random unit vectors
-in d dimensions; a fact maps a (first, last) pair to one of M attributes, and every name serves 4 facts with
-different attributes, so the MLP must compute an AND. It reads e_first + e_last, computes ReLU(W_in x + b)
+in d dimensions; a fact maps a (first, last) pair to one of M attributes, and every name serves up to 4 facts
+(at least 2, never all with one attribute), so no name alone tells the answer: the MLP must combine them. It reads e_first + e_last, computes ReLU(W_in x + b)
 with m neurons and writes W_out h, which the frozen attribute vectors read (cross-entropy over the M
 attributes, as in the associative-memory literature); full-batch AdamW, every (N, seed) of a cell in one
 compiled call (superpose/facts.py; TrainConfig's n_features = d, n_hidden = m, the batch = the N facts).
 
 1. The hand-built AND model (one neuron per fact, input e_first + e_last, bias -1, output the attribute) is
    exact with orthonormal tokens; with random ones its accuracy falls as d shrinks (interference).
-2. Capacity: for each cell (d, m) the largest N stored at >= 99% top-1 (7 values of N around the published
-   fit, interpolated; several seeds), fitted against m d. Published (Nichani, Lee, Bietti, ICLR 2025):
-   m d = 1.2 N with 32 classes, m d = 0.35 N ln N with N classes, d^2 = 1.3 N ln N for a linear d x d memory
-   (single-token keys: a linear map cannot compute an AND). Facts and bits per parameter beside the
+2. Capacity: for each cell (d, m) and seed the largest N stored at >= 99% top-1, searched on one nested
+   table per seed (the table of N facts is the first N of every larger one, so accuracy falls with N): the
+   two ends of a range around the published fit, then rounds of points inside the bracket, down to nested
+   sizes a few facts apart. Reported as mean +- standard error over seeds, and fitted against m d (the
+   constants likewise per seed). Published (Nichani, Lee, Bietti, ICLR 2025): m d = 1.2 N with 32 classes,
+   m d = 0.35 N ln N with N classes (here one attribute per fact), d^2 = 1.3 N ln N for a linear d x d
+   memory (single-token keys: a linear map cannot compute an AND). Facts and bits per parameter beside the
    2 bits/parameter of Allen-Zhu and Li.
 3. Inside the trained MLP: at capacity, facts per neuron, how many neurons carry each fact (their shares of
    its logit margin) and AND-ness (response to the full name against either name alone) as the width
@@ -48,8 +51,8 @@ SETTING_KEYS = {"and32": 1, "andN": 2, "linear": 3}  # seed the fact tables: the
 @dataclasses.dataclass(frozen=True)
 class Config:
     n_attributes: int = count(32)  # M of the main setting, as in the published 32-class fit
-    # Each first name keys 4 facts (last names as often), with different attributes: no token decides alone.
-    facts_per_name: int = count(4)
+    # Each first and last name keys up to 4 facts (at least 2, not all one attribute): no token decides alone.
+    facts_per_name: int = count(4, minimum=3)
     # Capacity cells of the 32-class MLP, (d, m) paired by position: m d from 144 to 1024.
     dims: tuple[int, ...] = count((12, 16, 16, 32, 24, 32))
     neurons: tuple[int, ...] = count((12, 16, 32, 16, 24, 32))
@@ -57,12 +60,15 @@ class Config:
     classes_dims: tuple[int, ...] = count((12, 16, 16), empty_ok=True)
     classes_neurons: tuple[int, ...] = count((12, 16, 24), empty_ok=True)
     linear_dims: tuple[int, ...] = count((16, 24, 32), empty_ok=True)
-    # N values per cell: search_low..search_high times the published N, geometric (steps of 13%). Measured
-    # capacities fell at 1.0-1.2 times the published N in every cell.
-    n_points: int = count(7)
-    search_low: float = positive(0.7)
-    search_high: float = positive(1.5)
-    n_seeds: int = count(3)  # fact tables, embeddings and inits per N; the capacity is their geometric mean
+    # The search per cell: N from search_low to search_high times the published N (measured capacities fell
+    # at 0.9-1.2 times it); search_points N per seed a round (the ends and the middle first), then up to
+    # search_rounds rounds inside each seed's bracket, each shrinking it 4x: 1.75x to 1.8% (nested sizes are
+    # 1-3 facts apart), finer than the seeds' spread (about 2%). A round is a sweep of seeds x points models.
+    search_low: float = positive(0.8)
+    search_high: float = positive(1.4)
+    search_points: int = count(3, minimum=2)
+    search_rounds: int = count(2, minimum=0)
+    n_seeds: int = count(3)  # nested fact tables, embeddings and inits; capacity: mean +- standard error
     # Full-batch steps. Capacity still creeps up with training: d = m = 32 stored all 963 facts of a table in
     # 6,000 steps (2 seeds), about 6% more than the 906 it stores here: ours lean low, by that much.
     n_steps: int = steps(4_000)
@@ -92,8 +98,11 @@ class Config:
         if self.search_low >= self.search_high:
             raise ValueError("search_low must be below search_high")
         smallest = min(self.and_facts, self.handbuilt_facts, self.forming_facts)
-        if smallest < self.facts_per_name**2:
-            raise ValueError(f"fact counts must be at least facts_per_name^2 = {self.facts_per_name**2}")
+        if smallest < facts.min_facts(self.facts_per_name):
+            raise ValueError(
+                f"and_facts, handbuilt_facts and forming_facts must be at least "
+                f"{facts.min_facts(self.facts_per_name)} at facts_per_name={self.facts_per_name}"
+            )
 
 
 QUICK = {  # 4 sweeps (each compiles once): two 32-class cells, one linear memory, the forming model
@@ -102,9 +111,9 @@ QUICK = {  # 4 sweeps (each compiles once): two 32-class cells, one linear memor
     "classes_dims": (),
     "classes_neurons": (),
     "linear_dims": (16,),
-    "n_points": 6,
-    "search_low": 0.6,
-    "n_seeds": 1,
+    "search_low": 0.75,  # the 2,000-step capacities fell at 0.9-1.15 times the published N
+    "search_high": 1.35,
+    "n_seeds": 2,
     "n_steps": 2_000,
     "widths": (),
     "handbuilt_dims": (16, 64, 256, 1024),
@@ -141,35 +150,41 @@ def published_facts(setting: str, x) -> np.ndarray:
     return n
 
 
-def facts_grid(cfg: Config, setting: str, d: int, m: int) -> np.ndarray:
-    """[n_points] the N values tried in a cell, geometric around the published prediction."""
+def candidates(cfg: Config, setting: str, d: int, m: int) -> np.ndarray:
+    """[k] the N a cell's search may try: nested table sizes (any N for single-token keys) from search_low
+    to search_high times the published N."""
     center = float(published_facts(setting, measure(setting, d, m)))
-    grid = np.round(center * np.geomspace(cfg.search_low, cfg.search_high, cfg.n_points)).astype(np.int64)
-    return np.unique(np.maximum(grid, cfg.facts_per_name**2))
+    lo, hi = int(np.ceil(center * cfg.search_low)), int(np.floor(center * cfg.search_high))
+    n = np.arange(1, hi + 1) if setting == "linear" else facts.nested_sizes(hi, cfg.facts_per_name)
+    return n[n >= lo]
 
 
 def sweep_name(setting: str, d: int, m: int) -> str:
     return f"{setting}_d{d}" if setting == "linear" else f"{setting}_d{d}_m{m}"
 
 
-def tables_for(
-    cfg: Config, key: tuple, n_facts: np.ndarray, n_seeds: int, d: int, setting: str
-) -> list[dict]:
-    """One fact table per (N, seed), seeded by (root seed, key, N, seed): the same facts in every run."""
-    out = []
-    for n in n_facts:
-        for s in range(n_seeds):
-            rng = np.random.default_rng([cfg.seed, *key, int(n), s])
-            n_attr = cfg.n_attributes if setting == "and32" else int(n)
-            out.append(facts.fact_table(rng, int(n), d, n_attr, cfg.facts_per_name, setting == "linear"))
-    return out
+def cell_table(cfg: Config, setting: str, d: int, m: int, seed_: int, n_facts: int) -> dict:
+    """A cell's table of n_facts facts for one seed, seeded by (root seed, setting, d, m, seed) but not N:
+    nested, the same facts in every run."""
+    rng = np.random.default_rng([cfg.seed, SETTING_KEYS[setting], d, m, seed_])
+    n_attr = cfg.n_attributes if setting == "and32" else None  # None: N classes, one per fact
+    return facts.fact_table(rng, n_facts, d, n_attr, cfg.facts_per_name, setting == "linear")
 
 
 def run_tables(
-    ctx, name: str, model, tables: list[dict], seeds: np.ndarray, d: int, m: int, cfg: Config, **train_options
+    ctx,
+    name: str,
+    model,
+    tables: list[dict],
+    seeds: np.ndarray,
+    d: int,
+    m: int,
+    cfg: Config,
+    pad_like: list[dict] = (),
+    **train_options,
 ) -> dict:
     """Train one model per table in one sweep; returns its params and tables under `name`_ prefixes."""
-    extra = facts.stack_tables(tables)
+    extra = facts.stack_tables(tables, pad_like)
     hyper = make_hyper(len(tables), d, lr=cfg.lr, weight_decay=0.0, extra=extra)
     train_cfg = TrainConfig(
         d, m, batch_size=extra["fact_mask"].shape[1], n_steps=cfg.n_steps, eval_batches=1, **train_options
@@ -186,6 +201,35 @@ def run_tables(
     return out
 
 
+def search_cell(cfg: Config, ctx, setting: str, d: int, m: int) -> dict:
+    """One cell's capacity search (facts.search_capacity), a sweep a round (`name`_r0, _r1, ...), every
+    round padded to the largest table so they share one compiled step. Returns every model tried, rounds
+    concatenated under `name`_ prefixes, with `name`_n_facts and `name`_seed [instances]."""
+    name = sweep_name(setting, d, m)
+    model = facts.LinearMemory() if setting == "linear" else facts.FactMLP()
+    cands = candidates(cfg, setting, d, m)
+    largest = [cell_table(cfg, setting, d, m, s, int(cands[-1])) for s in range(cfg.n_seeds)]
+    width = cfg.n_seeds * max(cfg.search_points, 2)  # instances a round: the same shapes every round
+    rounds: list[tuple[list, dict]] = []
+
+    def evaluate(round_: int, requests: list) -> list[float]:
+        padded = requests + [requests[-1]] * (width - len(requests))  # repeats, dropped below
+        tables = [cell_table(cfg, setting, d, m, s, n) for s, n in padded]
+        seeds = np.array([s for s, _ in padded])
+        out = run_tables(ctx, f"{name}_r{round_}", model, tables, seeds, d, m, cfg, largest)
+        rounds.append((requests, {k[len(f"{name}_r{round_}_") :]: v for k, v in out.items()}))
+        return [facts.accuracy(*instance(out, f"{name}_r{round_}", i)) for i in range(len(requests))]
+
+    facts.search_capacity(evaluate, cands, cfg.n_seeds, cfg.threshold, cfg.search_points, cfg.search_rounds)
+    arrays = {f"{name}_log_steps": rounds[0][1]["log_steps"]}
+    for key in rounds[0][1]:
+        if key != "log_steps":
+            arrays[f"{name}_{key}"] = np.concatenate([out[key][: len(req)] for req, out in rounds])
+    arrays[f"{name}_seed"] = np.array([s for req, _ in rounds for s, _ in req])
+    arrays[f"{name}_n_facts"] = np.array([n for req, _ in rounds for _, n in req])
+    return arrays
+
+
 def handbuilt(cfg: Config) -> dict:
     """The hand-built AND model's accuracy [dims, seeds] with random unit tokens in each d (no training)."""
     acc = np.zeros((len(cfg.handbuilt_dims), cfg.handbuilt_seeds))
@@ -200,15 +244,12 @@ def handbuilt(cfg: Config) -> dict:
 def train(cfg: Config, ctx) -> dict:
     arrays = handbuilt(cfg)
     for setting, d, m in cells(cfg):
-        grid = facts_grid(cfg, setting, d, m)
-        tables = tables_for(cfg, (SETTING_KEYS[setting], d, m), grid, cfg.n_seeds, d, setting)
-        model = facts.LinearMemory() if setting == "linear" else facts.FactMLP()
-        name = sweep_name(setting, d, m)
-        seeds = np.tile(np.arange(cfg.n_seeds), grid.size)
-        arrays.update(run_tables(ctx, name, model, tables, seeds, d, m, cfg))
-        arrays[f"{name}_n_facts"] = np.repeat(grid, cfg.n_seeds)
-    n = np.array([cfg.and_facts])
-    tables = tables_for(cfg, (100, cfg.and_dim), n, cfg.and_seeds, cfg.and_dim, "and32")
+        arrays.update(search_cell(cfg, ctx, setting, d, m))
+    d, r = cfg.and_dim, cfg.facts_per_name
+    tables = [
+        facts.fact_table(np.random.default_rng([cfg.seed, 100, d, s]), cfg.and_facts, d, cfg.n_attributes, r)
+        for s in range(cfg.and_seeds)
+    ]
     for m in cfg.widths:
         arrays.update(
             run_tables(
@@ -216,7 +257,8 @@ def train(cfg: Config, ctx) -> dict:
             )
         )
     d, m = cfg.forming_dim, cfg.forming_neurons
-    tables = tables_for(cfg, (200, d, m), np.array([cfg.forming_facts]), 1, d, "and32")
+    rng = np.random.default_rng([cfg.seed, 200, d, m])
+    tables = [facts.fact_table(rng, cfg.forming_facts, d, cfg.n_attributes, cfg.facts_per_name)]
     snapshots = snapshot_schedule(cfg.n_steps, cfg.n_frames, 10)
     arrays.update(
         run_tables(
@@ -245,32 +287,50 @@ def instance(arrays: dict, name: str, i: int) -> tuple[dict, dict]:
     return params, facts.instance_table(arrays, i, prefix=f"{name}_")
 
 
+def mean_se(values) -> tuple[float, float | None]:
+    """(mean, standard error of the mean) over seeds; the error is None for one seed."""
+    v = np.asarray(values, np.float64)
+    return float(v.mean()), (float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None)
+
+
+def rounded(x, digits: int):
+    return None if x is None else round(x, digits)
+
+
+def pm(value: float, se: float | None, digits: int = 3) -> str:
+    """The string "value +- se" (the value alone without an error)."""
+    return f"{value:.{digits}f}" + ("" if se is None else f" +- {se:.{digits}f}")
+
+
 def capacity_results(cfg: Config, arrays: dict) -> dict:
-    """Per setting: every cell's accuracies [points, seeds], capacity (geometric mean over seeds), status,
-    and the fit of capacity against the parameter measure."""
+    """Per setting: every cell's tried N and accuracies per seed, capacity per seed and mean +- standard error,
+    status; the exponent and constant of the fit of capacity against the parameter measure, per seed and as
+    mean +- standard error."""
     out: dict = {}
     for setting, d, m in cells(cfg):
         name = sweep_name(setting, d, m)
-        n_facts = arrays[f"{name}_n_facts"]
+        n_facts, seeds = arrays[f"{name}_n_facts"], arrays[f"{name}_seed"]
         acc = np.array([facts.accuracy(*instance(arrays, name, i)) for i in range(n_facts.size)])
-        grid = n_facts.reshape(-1, cfg.n_seeds)[:, 0]
-        acc = acc.reshape(grid.size, cfg.n_seeds)
-        per_seed = [facts.capacity(grid, acc[:, s], cfg.threshold) for s in range(cfg.n_seeds)]
+        tried, per_seed = [], []
+        for s in range(cfg.n_seeds):
+            order = np.flatnonzero(seeds == s)[np.argsort(n_facts[seeds == s])]
+            tried.append([[int(n_facts[i]), round(float(acc[i]), 4)] for i in order])
+            per_seed.append(facts.capacity(n_facts[order], acc[order], cfg.threshold))
         caps = np.array([c for c, _ in per_seed])
         statuses = sorted({st for _, st in per_seed})
         params = d * d if setting == "linear" else 2 * m * d + m
         n_attr = cfg.n_attributes if setting == "and32" else None
-        cap = float(np.exp(np.mean(np.log(caps))))
+        cap, se = mean_se(caps)
         bits = cap * np.log2(n_attr if n_attr else cap) / params
         row = {
             "d": d,
             "m": m,
             "measure": measure(setting, d, m),
             "parameters": params,
-            "grid": grid.tolist(),
-            "accuracy": acc.round(4).tolist(),
+            "tried": tried,
             "capacity_per_seed": caps.round(1).tolist(),
             "capacity": round(cap, 1),
+            "capacity_se": rounded(se, 1),
             "status": "ok" if statuses == ["ok"] else "+".join(statuses),
             "published": round(float(published_facts(setting, measure(setting, d, m))), 1),
             "facts_per_parameter": round(cap / params, 3),
@@ -280,12 +340,26 @@ def capacity_results(cfg: Config, arrays: dict) -> dict:
     for setting, res in out.items():
         rows = res["cells"]
         x = np.array([r["measure"] for r in rows], np.float64)
-        n = np.array([r["capacity"] for r in rows])
-        facts_measure = n * np.log(n) if PUBLISHED[setting]["log_n"] else n
-        exponent = facts.power_fit(x, facts_measure)[0] if np.unique(x).size > 1 else float("nan")
+
+        log_n = PUBLISHED[setting]["log_n"]
+
+        def facts_measure(n, log_n=log_n):
+            n = np.asarray(n, np.float64)
+            return n * np.log(n) if log_n else n
+
+        by_seed = np.array([r["capacity_per_seed"] for r in rows]).T  # [seeds, cells]
+        constants = [facts.ratio_constant(x, facts_measure(n)) for n in by_seed]
+        constant, constant_se = mean_se(constants)
+        fit = np.unique(x).size > 1
+        exponent, exponent_se = mean_se(
+            [facts.power_fit(x, facts_measure(n))[0] for n in by_seed] if fit else [np.nan]
+        )
         res.update(
             exponent=round(exponent, 3),
-            constant=round(facts.ratio_constant(x, facts_measure), 3),
+            exponent_se=rounded(exponent_se, 3),
+            constant=round(constant, 3),
+            constant_se=rounded(constant_se, 3),
+            constant_per_seed=np.round(constants, 3).tolist(),
             published_constant=PUBLISHED[setting]["constant"],
             published=PUBLISHED[setting]["what"],
             all_ok=all(r["status"] == "ok" for r in rows),
@@ -347,7 +421,7 @@ def widths_results(cfg: Config, arrays: dict) -> list[dict]:
                     round(float(np.median(r["neurons_per_fact"])), 2) for r in per_seed
                 ],
                 "and_fraction": [round(r["and_fraction"], 3) for r in per_seed],
-                "and_score_median": [round(r["and_score_median"], 3) for r in per_seed],
+                "and_score_median": [round(r["and_score_median"], 3) + 0.0 for r in per_seed],
             }
         )
     return rows
@@ -413,7 +487,8 @@ def analyze(cfg: Config, arrays: dict) -> dict:
             {
                 "name": "32 classes: capacity linear in parameters (N ~ (m d)^k)",
                 "passed": bool(main_fit["all_ok"] and 0.8 <= main_fit["exponent"] <= 1.2),
-                "value": f"k = {main_fit['exponent']:.3f} over m d = {[r['measure'] for r in main_fit['cells']]}"
+                "value": f"k = {pm(main_fit['exponent'], main_fit['exponent_se'])} over m d = "
+                f"{[r['measure'] for r in main_fit['cells']]}"
                 + ("" if main_fit["all_ok"] else " (a capacity outside the searched N: a bound)"),
                 "expected": "0.8 <= k <= 1.2, every capacity inside the searched range",
             }
@@ -424,7 +499,8 @@ def analyze(cfg: Config, arrays: dict) -> dict:
             {
                 "name": f"{setting}: constant within 2x of the published {res['published']}",
                 "passed": bool(res["all_ok"] and pub / 2 <= c <= 2 * pub),
-                "value": f"{c:.3f} (capacities {[r['capacity'] for r in res['cells']]})",
+                "value": f"{pm(c, res['constant_se'])} over seeds (capacities "
+                f"{', '.join(pm(r['capacity'], r['capacity_se'], 1) for r in res['cells'])})",
                 "expected": f"{pub / 2:.3g} .. {2 * pub:.3g}",
             }
         )
@@ -464,7 +540,7 @@ def analyze(cfg: Config, arrays: dict) -> dict:
             main_neurons_per_fact_median=float(np.median(inner["main_neurons_per_fact"])),
             facts_served_per_neuron_median=float(np.median(inner["facts_served_per_neuron"])),
             and_fraction=round(inner["and_fraction"], 3),
-            and_score_median=round(inner["and_score_median"], 3),
+            and_score_median=round(inner["and_score_median"], 3) + 0.0,  # + 0.0: never -0.0
         )
     return {
         "experiment": "facts",
@@ -494,10 +570,12 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
         line_x = np.geomspace(x.min() / 1.5, x.max() * 1.5, 50)
         series.append(
             {
-                "label": f"{setting}: ours {res['constant']:.2f}, published {res['published']}",
+                "label": f"{setting}: ours {pm(res['constant'], res['constant_se'])}, "
+                f"published {res['published']}".replace("+-", "±"),
                 "color": facts_plots.SETTING_COLORS[setting],
                 "x": x,
                 "n": [r["capacity"] for r in res["cells"]],
+                "n_se": [r["capacity_se"] or 0.0 for r in res["cells"]],
                 "censored": [r["status"] != "ok" for r in res["cells"]],
                 "line_x": line_x,
                 "line_n": published_facts(setting, line_x),
@@ -506,11 +584,18 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     facts_plots.capacity_axes(axes[0, 0], series)
     axes[0, 0].set_title("facts stored at 99% (dashed: published fits)", fontsize=9)
     curves = [
-        (f"d={r['d']} m={r['m']}", np.array(r["grid"]) / r["published"], np.array(r["accuracy"]).mean(axis=1))
+        (
+            f"d={r['d']} m={r['m']}",
+            [np.array([n for n, _ in t]) / r["published"] for t in r["tried"]],
+            [np.array([a for _, a in t]) for t in r["tried"]],
+        )
         for r in cap["and32"]["cells"]
     ]
     facts_plots.accuracy_curves(axes[0, 1], curves, cfg.threshold)
-    axes[0, 1].set_title(f"32 classes: accuracy around m d / {PUBLISHED['and32']['constant']}", fontsize=9)
+    axes[0, 1].set_title(
+        f"32 classes: accuracy around m d / {PUBLISHED['and32']['constant']} (each N searched, per seed)",
+        fontsize=9,
+    )
     ortho = orthonormal_check(cfg)
     facts_plots.handbuilt_interference(
         axes[0, 2], arrays["handbuilt_dims"], arrays["handbuilt_acc"], ortho["dim"], ortho["accuracy"]

@@ -113,30 +113,33 @@ class Activations:
 def evaluate_codes(model, cfg: TrainConfig, params, hyper, key, n_batches: int):
     """Per instance, on n_batches x batch_size fresh activations (the same samples for every instance with the
     same directions): how often each latent fires [N, k], the mean number of active latents (L0) [N], and the
-    fraction of variance left unexplained [N]. Instances run one after another (their codes are large)."""
+    fraction of variance left unexplained [N]: the squared error over the squared distance of every sample
+    from the mean of all of them (centring each batch on its own mean would shrink the variance by
+    (B - 1) / B). Instances run one after another (their codes are large)."""
+    n_samples = n_batches * cfg.batch_size
 
     def one(args):
         p, h = args
 
         def batch(carry, i):
-            fired, l0, err, var = carry
+            fired, l0, err, total, square = carry
             a = Activations().draw(jax.random.fold_in(key, i), h, cfg)
             c = model.codes(p, a, h.extra["size"])
             a_hat = model.dictionary(p) @ c + p["b_dec"][:, None]
-            centred = a - jnp.mean(a, axis=1, keepdims=True)
             return (
                 fired + jnp.sum(c > 0, axis=1),
                 l0 + jnp.sum(c > 0),
                 err + jnp.sum((a - a_hat) ** 2),
-                var + jnp.sum(centred**2),
+                total + jnp.sum(a, axis=1),
+                square + jnp.sum(a**2),
             ), None
 
-        k = p["W_enc"].shape[0]
+        k, d = p["W_enc"].shape
         zero = jnp.float32(0.0)
-        (fired, l0, err, var), _ = jax.lax.scan(
-            batch, (jnp.zeros(k, jnp.int32), zero, zero, zero), jnp.arange(n_batches)
-        )
-        return fired, l0 / (n_batches * cfg.batch_size), err / var
+        start = (jnp.zeros(k, jnp.int32), zero, zero, jnp.zeros(d, jnp.float32), zero)
+        (fired, l0, err, total, square), _ = jax.lax.scan(batch, start, jnp.arange(n_batches))
+        var = square - jnp.sum(total**2) / n_samples  # sum_samples |a - mean|^2
+        return fired, l0 / n_samples, err / var
 
     return jax.lax.map(one, (params, hyper))
 

@@ -1,19 +1,21 @@
 """Facts in superposition (paper.md section 7): a fact-lookup MLP over frozen random token embeddings.
 
-A fact maps a (first name, last name) pair to one of M attributes ("Michael Jordan" -> basketball). Names are
-reused across facts with different attributes, so no single token determines the answer: the MLP must
-compute an AND. It reads x = e_first + e_last (an earlier attention layer is assumed to have moved the first
-name onto the last one), computes h = ReLU(W_in x + b) with m neurons and writes W_out h; the frozen
-attribute vectors read the answer, logit_a = e_a . W_out h, trained with cross-entropy over the M attributes
-(the readout of the associative-memory literature: Nichani, Lee and Bietti, ICLR 2025).
+A fact maps a (first name, last name) pair to one of M attributes ("Michael Jordan" -> basketball). Every name
+keys several facts, never all with one attribute, so no single token determines the answer: the MLP must
+combine the two (an AND, or something that does its work). It reads x = e_first + e_last (an earlier attention
+layer is assumed to have moved the first name onto the last one), computes h = ReLU(W_in x + b) with m neurons
+and writes W_out h; the frozen attribute vectors read the answer, logit_a = e_a . W_out h, trained with
+cross-entropy over the M attributes (the readout of the associative-memory literature: Nichani, Lee and
+Bietti, ICLR 2025).
 
 Shapes map onto TrainConfig as n_features = d (the embedding width) and n_hidden = m (the neurons); the
 number of facts N is the batch (the whole table every step). Each instance's fact table and embeddings ride
 in hyper.extra, padded to the sweep's largest table with masks, so a grid of (N, seed) trains in one call.
 
-Owns: fact tables (numpy, seeded), the models (FactMLP, LinearMemory), the sampler handing them the whole
-table (FullTable), the hand-built AND model, and numpy analysis of weights: logits, accuracy, each neuron's
-share of each fact's logit margin, AND-ness, capacity estimates and power-law fits.
+Owns: fact tables (numpy, seeded, nested in N), the models (FactMLP, LinearMemory), the sampler handing them
+the whole table (FullTable), the hand-built AND model, and numpy analysis of weights: logits, accuracy, each
+neuron's share of each fact's logit margin, AND-ness, the capacity search, capacity estimates and power-law
+fits.
 Does not: sweep over instances (sweep.py) or draw (plots/facts.py).
 """
 
@@ -26,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from superpose.config import ConfigError
 from superpose.models import xavier_normal
 
 PAD_LOGIT = -1e9  # logit of a padded attribute slot: exp() of it is exactly 0 in float32
@@ -41,58 +44,212 @@ def unit_vectors(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
+def min_facts(facts_per_name: int) -> int:
+    """The smallest table fact_table builds: its seed, a cycle through 2r first and 2r last names."""
+    return 4 * facts_per_name
+
+
+def nested_sizes(n_max: int, facts_per_name: int) -> np.ndarray:
+    """[k] every N up to n_max at which fact_table's table of N facts is the first N facts of every larger
+    one (the sizes between a new name's first and second fact are not): at most 3 apart."""
+    r, base = facts_per_name, min_facts(facts_per_name)
+    n = np.arange(base, n_max + 1)
+    return n[(n - base) % r <= r - 3]
+
+
+class _Names:
+    """The growing bipartite graph of facts: (first, last) pairs, the neighbours of every name and the open
+    slots (a name of degree k < r is listed r - k times, so a uniform slot picks names by what they lack)."""
+
+    def __init__(self, r: int):
+        self.r = r
+        self.pairs: list[tuple[int, int]] = []
+        self.of_first: list[set] = []  # last names of each first name
+        self.of_last: list[set] = []  # first names of each last name
+        self.open_first: list[int] = []
+        self.open_last: list[int] = []
+
+    def new_first(self) -> int:
+        self.of_first.append(set())
+        return len(self.of_first) - 1
+
+    def new_last(self) -> int:
+        self.of_last.append(set())
+        return len(self.of_last) - 1
+
+    def add(self, f: int, g: int) -> None:
+        self.pairs.append((f, g))
+        self.of_first[f].add(g)
+        self.of_last[g].add(f)
+
+    def closes_square(self, f: int, g: int) -> bool:
+        """True if (f, g) is a fact already or would close a 4-cycle f-g-f'-g' (four facts on two first and
+        two last names, whose inputs are linearly dependent: x_fg + x_f'g' = x_fg' + x_f'g)."""
+        if g in self.of_first[f]:
+            return True
+        return any(not self.of_first[f2].isdisjoint(self.of_first[f]) for f2 in self.of_last[g])
+
+    def take(self, rng: np.random.Generator, accept) -> tuple[int, int]:
+        """Remove and return an open (first, last) slot pair, uniform among those `accept` allows (random
+        draws first; then every open pair in a random order)."""
+        for _ in range(64):
+            i, j = rng.integers(len(self.open_first)), rng.integers(len(self.open_last))
+            if accept(self.open_first[i], self.open_last[j]):
+                return self.open_first.pop(i), self.open_last.pop(j)
+        for i in rng.permutation(len(self.open_first)):
+            for j in rng.permutation(len(self.open_last)):
+                if accept(self.open_first[i], self.open_last[j]):
+                    return self.open_first.pop(i), self.open_last.pop(j)
+        raise ConfigError(f"no open pair of names left for a new fact at {self.r} facts per name")
+
+
+def _grow(rng: np.random.Generator, n_facts: int, r: int, n_attributes: int | None):
+    """(fact_first, fact_last, fact_attr) [N] of a nested table and its name counts (see fact_table)."""
+    g = _Names(r)
+    attrs: list[int] = []
+
+    def draw(*avoid: int) -> None:  # an attribute differing from `avoid` (None: one class per fact)
+        if n_attributes is None:
+            attrs.append(len(attrs))
+            return
+        while (a := int(rng.integers(n_attributes))) in avoid:
+            pass
+        attrs.append(a)
+
+    k = 2 * r  # the seed: a cycle f0 g0 f1 g1 ... through k first and k last names, facts alternating
+    for _ in range(k):
+        g.new_first(), g.new_last()
+    for i in range(k):
+        for f in (i, (i + 1) % k):
+            g.add(f, i)
+            prev = attrs[-1:] if attrs else []
+            draw(*prev, *(attrs[:1] if len(attrs) == 2 * k - 1 else []))
+    g.open_first = [f for f in range(k) for _ in range(r - 2)]
+    g.open_last = list(g.open_first)
+
+    def old_pair() -> None:  # a fact on two names already there (each has two facts of two attributes)
+        f, last = g.take(rng, lambda f, last: not g.closes_square(f, last))
+        g.add(f, last)
+        draw()
+
+    while len(g.pairs) < n_facts:
+        for _ in range(r - 3):
+            if len(g.pairs) < n_facts:
+                old_pair()
+        if len(g.pairs) >= n_facts:
+            break
+        if n_facts - len(g.pairs) < 3:  # too few left for two new names: end on old ones (not nested)
+            old_pair()
+            continue
+        # two new names, two facts each: (f, l), (f, l1), (f1, l); f1-l1 not a fact (no 4-cycle)
+        f1, l1 = g.take(rng, lambda f, last: last not in g.of_first[f])
+        f, last = g.new_first(), g.new_last()
+        g.add(f, last)
+        draw()
+        g.add(f, l1)
+        draw(attrs[-1])
+        g.add(f1, last)
+        draw(attrs[-2])
+        g.open_first += [f] * (r - 2)
+        g.open_last += [last] * (r - 2)
+    pairs = np.array(g.pairs, np.int32)
+    return pairs[:, 0], pairs[:, 1], np.array(attrs, np.int32), len(g.of_first), len(g.of_last)
+
+
 def fact_table(
     rng: np.random.Generator,
     n_facts: int,
     dim: int,
-    n_attributes: int,
+    n_attributes: int | None,
     facts_per_name: int = 4,
     single_token: bool = False,
 ) -> dict[str, np.ndarray]:
-    """One instance's tokens and facts, all random but for the structure.
+    """One instance's tokens and facts: random but for the structure, and nested in N.
 
-    Name pairs: ceil(N / r) first names, each in r = facts_per_name facts with r distinct last names drawn from
-    as many last names (so every pair is distinct and every name serves several facts with different
-    attributes). single_token: each fact is keyed by one token of its own (x = e_first, last names zero): the
-    setting of the published capacity fits. Attributes are uniform over the M values.
-    Returns first, last [names, dim], attr [M, dim], fact_first, fact_last, fact_attr [N] (int32).
+    Every first and every last name keys 2..r facts (r = facts_per_name; all but the newest names r), no
+    two facts share both names, no four facts sit on two first and two last names, and a name's facts never
+    all share one attribute: neither name alone tells the answer, the MLP must combine them. The table
+    grows from a cycle through 2r first and 2r last names (min_facts(r) facts) by steps of r facts: r - 3
+    facts on names already there with open slots, then two new names with two facts each. So the table of
+    N facts is the first N facts of any larger table from the same rng for every N in nested_sizes (names,
+    embeddings and attributes alike), and a capacity search compares one table at every N.
+    n_attributes: the M attribute values, each fact's uniform but for the rule above; None: one attribute
+    per fact (N classes). single_token: each fact is keyed by one token of its own (x = e_first, last names
+    zero): the setting of the published linear-memory fit.
+    Returns first [first names, dim], last [last names, dim], attr [M, dim], fact_first, fact_last,
+    fact_attr [N] (int32).
     """
+    if n_attributes is not None and n_attributes < 2:
+        raise ConfigError(f"n_attributes={n_attributes}: at least 2 attributes, or every name decides alone")
+    graph_rng, first_rng, last_rng, attr_rng = rng.spawn(4)  # streams apart, so tables of any N nest
     if single_token:
-        n_names, r = n_facts, 1
+        fact_first, fact_last = np.arange(n_facts, dtype=np.int32), np.zeros(n_facts, np.int32)
+        n_first, n_last = n_facts, 0
+        fact_attr = (
+            np.arange(n_facts, dtype=np.int32)
+            if n_attributes is None
+            else graph_rng.integers(0, n_attributes, n_facts).astype(np.int32)
+        )
     else:
-        r = facts_per_name
-        n_names = -(-n_facts // r)
-        if n_names < r:
-            raise ValueError(
-                f"{n_facts} facts at {r} per name leave fewer last names than a first name needs"
+        if facts_per_name < 3:
+            raise ConfigError(
+                f"facts_per_name={facts_per_name}: at least 3 (a nested table grows by r facts)"
             )
-    first = unit_vectors(rng, n_names, dim)
-    last = np.zeros_like(first) if single_token else unit_vectors(rng, n_names, dim)
-    attr = unit_vectors(rng, n_attributes, dim)
-    fact_first = np.arange(n_facts) // r
-    fact_last = (
-        np.zeros(n_facts, np.int64)
-        if single_token
-        else np.concatenate([rng.choice(n_names, size=r, replace=False) for _ in range(n_names)])[:n_facts]
-    )
-    return {
+        if n_facts < min_facts(facts_per_name):
+            raise ConfigError(
+                f"{n_facts} facts at {facts_per_name} per name: at least {min_facts(facts_per_name)} facts, "
+                "so every name keys several"
+            )
+        fact_first, fact_last, fact_attr, n_first, n_last = _grow(
+            graph_rng, n_facts, facts_per_name, n_attributes
+        )
+    first = unit_vectors(first_rng, n_first, dim)
+    last = np.zeros_like(first) if single_token else unit_vectors(last_rng, n_last, dim)
+    table = {
         "first": first,
         "last": last,
-        "attr": attr,
-        "fact_first": fact_first.astype(np.int32),
-        "fact_last": fact_last.astype(np.int32),
-        "fact_attr": rng.integers(0, n_attributes, n_facts).astype(np.int32),
+        "attr": unit_vectors(attr_rng, n_facts if n_attributes is None else n_attributes, dim),
+        "fact_first": fact_first,
+        "fact_last": fact_last,
+        "fact_attr": fact_attr,
     }
+    if not single_token:
+        check_shared_names(table, facts_per_name)
+    return table
 
 
-def stack_tables(tables: list[dict]) -> dict[str, np.ndarray]:
-    """Instance-first arrays of several tables, padded to the largest: names, attributes and facts, with
-    attr_mask [I, M_max] and fact_mask [I, N_max] (1 real, 0 padding). Padded facts point at token 0."""
+def check_shared_names(table: dict, facts_per_name: int) -> None:
+    """ConfigError unless no token decides alone: every (first, last) pair is one fact, every first and
+    last name keys 2..facts_per_name facts, and no name's facts all share one attribute."""
+    n = table["fact_attr"].size
+    if len(set(zip(table["fact_first"].tolist(), table["fact_last"].tolist()))) != n:
+        raise ConfigError("a (first, last) pair keys two facts")
+    for key, names in (("fact_first", "first"), ("fact_last", "last")):
+        ids, attrs = table[key], table["fact_attr"]
+        counts = np.bincount(ids, minlength=table[names].shape[0])
+        if counts.min() < 2 or counts.max() > facts_per_name:
+            raise ConfigError(
+                f"{names} names key {counts.min()}..{counts.max()} facts, not 2..{facts_per_name}"
+            )
+        pairs = np.unique(np.stack([ids, attrs]), axis=1)  # [2, distinct (name, attribute) pairs]
+        same = np.bincount(pairs[0], minlength=counts.size) < 2  # every fact of the name: one attribute
+        if same.any():
+            raise ConfigError(
+                f"{names} name {int(np.flatnonzero(same)[0])}: all its facts share one attribute"
+            )
+
+
+def stack_tables(tables: list[dict], pad_like: list[dict] = ()) -> dict[str, np.ndarray]:
+    """Instance-first arrays of several tables, padded to the largest of them and of pad_like (tables whose
+    sizes a later stack must share): names, attributes and facts, with attr_mask [I, M_max] and fact_mask
+    [I, N_max] (1 real, 0 padding). Padded facts point at token 0."""
 
     def pad(a, n):
         return np.concatenate([a, np.zeros((n - a.shape[0], *a.shape[1:]), a.dtype)])
 
-    sizes = {k: max(t[k].shape[0] for t in tables) for k in ("first", "attr", "fact_attr")}
+    every = [*tables, *pad_like]
+    sizes = {k: max(t[k].shape[0] for t in every) for k in ("attr", "fact_attr")}
+    sizes["first"] = max(max(t["first"].shape[0], t["last"].shape[0]) for t in every)
     out: dict[str, list] = {}
     for t in tables:
         n_facts, n_attr = t["fact_attr"].shape[0], t["attr"].shape[0]
@@ -240,9 +397,9 @@ def orthonormal_table(n_facts: int, n_attributes: int, facts_per_name: int, seed
     of R^(2 names + M): exactly orthonormal, so the hand-built AND model should be exact."""
     rng = np.random.default_rng(seed)
     t = fact_table(rng, n_facts, 1, n_attributes, facts_per_name)
-    k, m = t["first"].shape[0], n_attributes
-    eye = np.eye(2 * k + m, dtype=np.float32)
-    return {**t, "first": eye[:k], "last": eye[k : 2 * k], "attr": eye[2 * k :]}
+    k, j = t["first"].shape[0], t["last"].shape[0]
+    eye = np.eye(k + j + n_attributes, dtype=np.float32)
+    return {**t, "first": eye[:k], "last": eye[k : k + j], "attr": eye[k + j :]}
 
 
 def margin_contributions(params: dict, table: dict) -> np.ndarray:
@@ -291,13 +448,14 @@ def main_neurons(C: np.ndarray, share: float = 0.5) -> np.ndarray:
 
 
 def and_scores(params: dict, table: dict) -> np.ndarray:
-    """[m, N] superadditivity of neuron j on fact i: (h(full) - h(first) - h(last)) / h(full), the share
-    of its response to the full name that neither name alone produces (1: a pure AND, like the hand-built
-    neuron; 0 or less: additive, as if it read each name separately). NaN where h(full) = 0."""
+    """[m, N] superadditivity of neuron j on fact i: (h(full) - h(first) - h(last) + h(0)) / h(full), the
+    interaction of the two names (h(0) = ReLU(b), the response to neither) as a share of the response to the
+    full name. 1: a pure AND, like the hand-built neuron; 0: additive, as if it read each name separately
+    (whatever its bias); below 0: subadditive. NaN where h(full) = 0."""
     x, f, g = (a.astype(np.float64) for a in inputs(table))
-    full, first, last = (mlp_hidden(params, a) for a in (x, f, g))
+    full, first, last, none = (mlp_hidden(params, a) for a in (x, f, g, np.zeros_like(x)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(full > 0, (full - first - last) / full, np.nan)
+        return np.where(full > 0, (full - first - last + none) / full, np.nan)
 
 
 def and_fraction(C: np.ndarray, scores: np.ndarray, threshold: float = 0.5, share: float = 0.5) -> float:
@@ -318,7 +476,8 @@ def and_fraction(C: np.ndarray, scores: np.ndarray, threshold: float = 0.5, shar
 def capacity(n_facts: np.ndarray, acc: np.ndarray, threshold: float = 0.99) -> tuple[float, str]:
     """The largest N stored at >= threshold top-1 accuracy, from accuracies measured at increasing N.
 
-    Interpolated in log N between the last N that passes and the first that fails. Returns (N, status):
+    Interpolated in log N between the first N that fails and the N before it (after search_capacity, two
+    candidates a few facts apart, so the interpolation hardly matters). Returns (N, status):
     "ok"; "below" (the smallest N already fails: N is that N, an upper bound); "above" (every N passes: the
     largest, a lower bound).
     """
@@ -332,6 +491,51 @@ def capacity(n_facts: np.ndarray, acc: np.ndarray, threshold: float = 0.99) -> t
     a0, a1 = acc[j - 1], acc[j]
     t = (a0 - threshold) / (a0 - a1)
     return float(np.exp(np.log(n_facts[j - 1]) + t * (np.log(n_facts[j]) - np.log(n_facts[j - 1])))), "ok"
+
+
+def _spread(candidates: np.ndarray, k: int, lo: float, hi: float, ends: bool) -> list[int]:
+    """Up to k distinct candidates nearest to k points geometric from lo to hi (ends: lo and hi among them;
+    else strictly between)."""
+    if candidates.size <= k:
+        return [int(c) for c in candidates]
+    targets = np.geomspace(lo, hi, k) if ends else np.geomspace(lo, hi, k + 2)[1:-1]
+    nearest = np.abs(np.log(candidates)[None, :] - np.log(targets)[:, None]).argmin(axis=1)
+    return [int(c) for c in np.unique(candidates[nearest])]
+
+
+def refine(tried: dict[int, float], candidates: np.ndarray, threshold: float, points: int) -> list[int]:
+    """Up to `points` untried candidates inside one seed's bracket: between the first N that fails (accuracy
+    < threshold) and the largest N below it, spread geometrically. [] when the smallest N tried fails or the
+    largest passes (the capacity lies outside the range: a bound) or the bracket holds no candidate."""
+    n = np.array(sorted(tried))
+    fails = np.flatnonzero(np.array([tried[k] for k in n]) < threshold)
+    if fails.size == 0 or fails[0] == 0:
+        return []
+    lo, hi = n[fails[0] - 1], n[fails[0]]
+    return _spread(candidates[(candidates > lo) & (candidates < hi)], points, lo, hi, ends=False)
+
+
+def search_capacity(
+    evaluate, candidates: np.ndarray, n_seeds: int, threshold: float, points: int, rounds: int
+) -> list[dict[int, float]]:
+    """Narrow down each seed's capacity on one nested table per seed (accuracy falls with N but for noise).
+
+    Round 0 tries `points` candidates from the smallest to the largest, both included; each of up to
+    `rounds` more tries `points` candidates inside every seed's bracket (refine), so a bracket shrinks by
+    points + 1 a round, down to adjacent candidates. evaluate(round, [(seed, N), ...]) -> accuracies, in
+    order: one call per round (one training sweep). Returns per seed {N: accuracy} of every N tried.
+    """
+    candidates = np.asarray(candidates)
+    tried: list[dict[int, float]] = [{} for _ in range(n_seeds)]
+    first = _spread(candidates, max(points, 2), candidates[0], candidates[-1], ends=True)
+    requests = [(s, n) for s in range(n_seeds) for n in first]
+    for round_ in range(rounds + 1):
+        if not requests:
+            break
+        for (s, n), acc in zip(requests, evaluate(round_, requests), strict=True):
+            tried[s][n] = float(acc)
+        requests = [(s, n) for s in range(n_seeds) for n in refine(tried[s], candidates, threshold, points)]
+    return tried
 
 
 def power_fit(x, y) -> tuple[float, float]:

@@ -17,10 +17,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from superpose import metrics, testing
+from superpose.config import ConfigError
 from superpose.lab import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,3 +162,49 @@ def test_the_dense_output_energy_matches_its_definition():
     got = jax.grad(lambda W, b, h: dd.output_energy(W, b, h, w, 2), argnums=(0, 1, 2))(W, b, h)
     for g, e in zip(got, want):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("block", [1, 3, 5, 8, 16, 40])
+def test_the_output_energy_takes_any_block_size(block):
+    """Blocks that do not divide the set are padded (a padded point has weight 0): value and gradient equal
+    the plain expression's for every block size."""
+    rng = np.random.default_rng(4)
+    W, b = jnp.asarray(rng.normal(size=(3, 20)), jnp.float32), jnp.asarray(rng.normal(size=20), jnp.float32)
+    h, w = jnp.asarray(rng.normal(size=(3, 16)), jnp.float32), jnp.asarray(rng.random(16), jnp.float32)
+
+    def plain(W, b, h):
+        return jnp.sum(w * jnp.sum(jax.nn.relu(W.T @ h + b[:, None]) ** 2, axis=0))
+
+    value, got = jax.value_and_grad(lambda W, b, h: dd.output_energy(W, b, h, w, block), argnums=(0, 1, 2))(
+        W, b, h
+    )
+    np.testing.assert_allclose(value, plain(W, b, h), rtol=1e-5)
+    for g, e in zip(got, jax.grad(plain, argnums=(0, 1, 2))(W, b, h)):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
+def test_the_output_energy_keeps_float64():
+    """In float64 (jax x64) value and gradients stay float64 and match autodiff to 1e-12."""
+    rng = np.random.default_rng(5)
+    with jax.enable_x64(True):
+        W, b = jnp.asarray(rng.normal(size=(2, 30))), jnp.asarray(rng.normal(size=30))
+        h, w = jnp.asarray(rng.normal(size=(2, 12))), jnp.asarray(rng.random(12))
+        assert W.dtype == jnp.float64
+
+        def plain(W, b, h):
+            return jnp.sum(w * jnp.sum(jax.nn.relu(W.T @ h + b[:, None]) ** 2, axis=0))
+
+        value, got = jax.value_and_grad(lambda W, b, h: dd.output_energy(W, b, h, w, 4), argnums=(0, 1, 2))(
+            W, b, h
+        )
+        assert value.dtype == jnp.float64 and all(g.dtype == jnp.float64 for g in got)
+        np.testing.assert_allclose(value, plain(W, b, h), rtol=1e-12)
+        for g, e in zip(got, jax.grad(plain, argnums=(0, 1, 2))(W, b, h)):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+
+
+def test_a_block_size_below_one_is_refused():
+    z = jnp.zeros((2, 4))
+    with pytest.raises(ConfigError, match="block"):
+        dd.output_energy(jnp.zeros((2, 3)), jnp.zeros(3), z, jnp.zeros(4), 0)

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from superpose import facts
-from superpose.config import make_hyper
+from superpose.config import ConfigError, make_hyper
 from superpose.lab import main, store
 from superpose.lab.animate import AnimateOptions, animate_run
 
@@ -37,6 +38,16 @@ def test_facts_quick_checks_pass(tmp_path):
     failed = [c for c in summary["checks"] if not c["passed"]]
     assert code == 0 and not failed, failed
     assert {c["name"].split(":")[0] for c in summary["checks"]} >= {"and32", "linear"}
+    # capacities and constants carry a standard error over the 2 seeds; each seed's search ends in a bracket
+    # (the first N that fails and the N tried before it) a few percent wide
+    for res in summary["capacity"].values():
+        assert res["constant_se"] is not None and len(res["constant_per_seed"]) == 2
+        for row in res["cells"]:
+            assert row["status"] == "ok" and row["capacity_se"] is not None
+            for tried in row["tried"]:
+                n, acc = np.array(tried).T
+                first_fail = int(np.flatnonzero(acc < 0.99)[0])
+                assert n[first_fail] / n[first_fail - 1] < 1.05
     assert {p.name for p in summary_path.parent.glob("*.png")} == {"facts.png", "facts_forming.png"}
     # `superpose animate RUN`: fact storage forming, from the stored snapshots alone
     (gif,) = animate_run(store.Run(summary_path.parent), tmp_path, AnimateOptions(fps=4))
@@ -46,7 +57,7 @@ def test_facts_quick_checks_pass(tmp_path):
 # --- the hand-built AND model ----------------------------------------------------------------------------
 
 
-@given(st.integers(16, 80), st.integers(2, 40), st.integers(2, 4), st.integers(0, 2**16))
+@given(st.integers(16, 80), st.integers(2, 40), st.integers(3, 4), st.integers(0, 2**16))
 def test_hand_built_and_model_is_exact_with_orthonormal_tokens(n_facts, n_attributes, per_name, seed):
     table = facts.orthonormal_table(n_facts, n_attributes, per_name, seed)
     params = facts.and_model(table)
@@ -70,16 +81,87 @@ def test_hand_built_and_model_suffers_interference_in_few_dimensions():
     assert acc(16) < 0.9
 
 
-def test_names_are_shared_so_no_token_decides_alone():
-    table = facts.fact_table(np.random.default_rng(0), 200, 8, 32, 4)
+def assert_no_name_decides_alone(table: dict, per_name: int) -> None:
+    """Every (first, last) pair is a distinct fact; every first and every last name keys 2..per_name facts,
+    not all with the same attribute (so neither name alone tells the answer), and every name row is used."""
     pairs = set(zip(table["fact_first"].tolist(), table["fact_last"].tolist()))
-    assert len(pairs) == 200  # every (first, last) pair is a distinct fact
-    for key in ("fact_first", "fact_last"):
-        names = table[key]
-        shared = [n for n in np.unique(names) if (names == n).sum() > 1]
-        assert shared  # names serve several facts ...
-        answers = [np.unique(table["fact_attr"][names == n]).size for n in shared]
-        assert np.mean(np.array(answers) > 1) > 0.9  # ... with different attributes
+    assert len(pairs) == table["fact_attr"].size
+    for key, names in (("fact_first", "first"), ("fact_last", "last")):
+        counts = np.bincount(table[key], minlength=table[names].shape[0])
+        assert counts.size == table[names].shape[0]  # no name row beyond the used ones
+        assert counts.min() >= 2 and counts.max() <= per_name, (key, counts.min(), counts.max())
+        for name in range(counts.size):
+            assert np.unique(table["fact_attr"][table[key] == name]).size >= 2, (key, name)
+
+
+@given(st.integers(0, 2**16), st.integers(0, 300), st.sampled_from([3, 4, 5]), st.sampled_from([2, 3, 32]))
+def test_every_name_keys_several_facts_with_different_attributes(seed, extra, per_name, n_attributes):
+    n_facts = 25 + extra  # at least facts.min_facts(per_name) (20 at 5 per name)
+    table = facts.fact_table(np.random.default_rng(seed), n_facts, 8, n_attributes, per_name)
+    assert table["fact_attr"].size == n_facts and table["fact_attr"].max() < n_attributes
+    assert_no_name_decides_alone(table, per_name)
+
+
+def test_n_classes_give_every_fact_its_own_attribute():
+    table = facts.fact_table(np.random.default_rng(0), 101, 8, None, 4)
+    np.testing.assert_array_equal(table["fact_attr"], np.arange(101))
+    assert table["attr"].shape == (101, 8)
+    assert_no_name_decides_alone(table, 4)
+
+
+def test_the_tables_of_the_experiment_share_their_names():
+    """The tables the experiment may train: the largest of every cell and seed of the full run (their
+    prefixes at the candidate sizes are checked by fact_table itself, and nest)."""
+    cfg = facts_exp.Config()
+    for setting, d, m in facts_exp.cells(cfg):
+        if setting != "linear":
+            n = int(facts_exp.candidates(cfg, setting, d, m)[-1])
+            for s in range(cfg.n_seeds):
+                assert_no_name_decides_alone(facts_exp.cell_table(cfg, setting, d, m, s, n), 4)
+
+
+def test_a_table_too_small_for_its_names_is_refused():
+    with pytest.raises(ConfigError, match="facts"):
+        facts.fact_table(np.random.default_rng(0), facts.min_facts(4) - 1, 8, 32, 4)
+    with pytest.raises(ConfigError, match="facts_per_name"):
+        facts.fact_table(np.random.default_rng(0), 100, 8, 32, 2)  # two per name cannot grow nested
+    with pytest.raises(ConfigError, match="attributes"):
+        facts.fact_table(np.random.default_rng(0), 100, 8, 1, 4)  # one attribute: every name decides
+
+
+def prefix(table: dict, n: int, names: tuple[int, int], one_per_fact: bool) -> dict:
+    """The first n facts of a table with its first names[0] first and names[1] last names (and, with one
+    attribute per fact, its first n attributes)."""
+    out = {k: table[k][:n] for k in ("fact_first", "fact_last", "fact_attr")}
+    attr = table["attr"][:n] if one_per_fact else table["attr"]
+    return {**out, "first": table["first"][: names[0]], "last": table["last"][: names[1]], "attr": attr}
+
+
+def assert_nested(seed: int, sizes, n_attributes, per_name: int, n_max: int = 200) -> None:
+    big = facts.fact_table(np.random.default_rng(seed), n_max, 8, n_attributes, per_name)
+    for n in sizes:
+        small = facts.fact_table(np.random.default_rng(seed), int(n), 8, n_attributes, per_name)
+        names = (small["first"].shape[0], small["last"].shape[0])
+        expected = prefix(big, int(n), names, n_attributes is None)
+        for key in ("first", "last", "attr", "fact_first", "fact_last", "fact_attr"):
+            np.testing.assert_array_equal(small[key], expected[key], err_msg=f"N={n}: {key}")
+
+
+@given(st.integers(0, 2**16))
+def test_tables_are_nested_in_the_number_of_facts(seed):
+    """The table of N facts is the first N facts of the table of a larger N (the same names, embeddings and
+    attributes), so the capacity search compares one table at every N and accuracy falls with N."""
+    assert_nested(seed, (16, 17, 40, 41, 100, 101, 128), 32, 4)  # sizes a nested table of 4 per name has
+
+
+@given(st.integers(0, 2**16), st.sampled_from([(3, None), (4, None), (5, 7)]))
+def test_nested_sizes_are_a_few_facts_apart(seed, setting):
+    """nested_sizes lists every N at which the table is the prefix of all larger ones: at most 3 apart (so a
+    search resolves N to about 1%); with one attribute per fact the attributes nest too."""
+    per_name, n_attributes = setting
+    sizes = facts.nested_sizes(200, per_name)
+    assert sizes[0] == facts.min_facts(per_name) and sizes[-1] <= 200 and np.diff(sizes).max() <= 3
+    assert_nested(seed, sizes[:: max(1, len(sizes) // 10)], n_attributes, per_name)
 
 
 # --- analysis --------------------------------------------------------------------------------------------
@@ -115,7 +197,25 @@ def test_and_scores_tell_an_and_from_an_additive_neuron():
     and_params = facts.and_model(table)
     additive = {**and_params, "b": np.full(16, 1.0)}  # always on: relu(w.x + 1) is linear in the names
     assert np.nanmin(facts.and_scores(and_params, table)[np.eye(16, dtype=bool)]) == 1.0
-    assert np.nanmax(facts.and_scores(additive, table)) < 0
+    np.testing.assert_allclose(facts.and_scores(additive, table), 0.0, atol=1e-12)
+
+
+@given(st.floats(0.01, 5.0), st.integers(0, 2**16))
+def test_an_additive_neuron_scores_zero_whatever_its_bias(bias, seed):
+    """A neuron in its linear range, h = w.(e_first + e_last) + b with b > 0, is additive: the interaction
+    h(full) - h(first) - h(last) + h(0) is 0 (without the h(0) = ReLU(b) term it read -b / h(full))."""
+    rng = np.random.default_rng(seed)
+    table = facts.fact_table(rng, 40, 6, 5, 4)
+    W_in = rng.normal(scale=0.1, size=(7, 6))
+    # every pre-activation positive on the full name, either name alone and the empty input
+    b = np.full(7, bias + 3.0 * np.abs(W_in).sum(axis=1).max())
+    params = {"W_in": W_in, "b": b, "W_out": np.eye(6, 7)}
+    # atol: x = e_first + e_last is summed in float32
+    np.testing.assert_allclose(facts.and_scores(params, table), 0.0, atol=1e-6)
+    # the audit's case: orthonormal tokens, weights e_first + e_last, bias 0.5: (2.5 - 1.5 - 1.5 + 0.5) / 2.5
+    ortho = facts.orthonormal_table(16, 4, 4)
+    positive = {**facts.and_model(ortho), "b": np.full(16, 0.5)}
+    np.testing.assert_allclose(facts.and_scores(positive, ortho)[np.eye(16, dtype=bool)], 0.0, atol=1e-12)
 
 
 # --- capacity --------------------------------------------------------------------------------------------
@@ -146,6 +246,38 @@ def test_capacity_fit_recovers_a_known_exponent(exponent, constant, slope, offse
     k, c = facts.power_fit(measure, caps)
     assert abs(k - exponent) < 1e-6  # the same relative grid in every cell: the bias is a constant factor
     assert abs(np.log(c / constant)) <= np.log(step) / 7 + 1e-9
+
+
+@given(st.floats(0.75, 1.35), st.floats(0.3, 30.0))
+def test_the_capacity_search_finds_a_steep_threshold_to_a_percent(where, slope):
+    """Accuracy 1 up to N*, then a drop to 0.99 and a fall of `slope` per unit of log N: a 7-point grid 13%
+    apart reads it up to 13% low. The search (3 points from end to end, then rounds of 3 inside each seed's
+    bracket, on nested sizes) finds N* within the gap of two nested sizes, about 1%."""
+    n_star = where * 300
+    candidates = facts.nested_sizes(450, 4)
+    candidates = candidates[candidates >= 210]
+    calls = []
+
+    def evaluate(round_, requests):
+        calls.append((round_, len(requests)))
+        return [1.0 if n <= n_star else 0.99 - slope * np.log(n / n_star) for _, n in requests]
+
+    tried = facts.search_capacity(evaluate, candidates, 2, 0.99, points=3, rounds=4)
+    assert calls[0] == (0, 6) and all(k <= 6 for _, k in calls) and len(calls) <= 5
+    for per_seed in tried:
+        n = np.array(sorted(per_seed))
+        assert set(n) <= set(candidates.tolist())
+        cap, status = facts.capacity(n, np.array([per_seed[k] for k in n]))
+        assert status == "ok" and abs(cap / n_star - 1) <= 3 / 210
+
+
+def test_the_capacity_search_stops_at_the_ends_of_its_range():
+    candidates = facts.nested_sizes(200, 4)[10:]
+    for value, status in ((1.0, "above"), (0.5, "below")):
+        tried = facts.search_capacity(lambda r, req, v=value: [v] * len(req), candidates, 1, 0.99, 3, 3)
+        n = np.array(sorted(tried[0]))
+        assert n.tolist() == [candidates[0], n[1], candidates[-1]]  # nothing to refine: no further round
+        assert facts.capacity(n, np.array([tried[0][k] for k in n]))[1] == status
 
 
 def test_capacity_flags_a_search_range_that_misses():

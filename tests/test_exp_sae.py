@@ -123,6 +123,25 @@ def test_dead_latents_are_counted():
     assert 0.1 < float(fvu[0]) < 0.3  # feature 2's share of the variance is lost
 
 
+def test_unexplained_variance_is_centred_on_the_data_mean():
+    """An SAE that outputs the data's mean whatever the input (every latent dead, b_dec = E[a]) explains
+    none of the variance: FVU 1, at any evaluation batch size. Centring each batch on its own mean shrinks
+    the total variance by (B - 1) / B and read 4/3 at B = 4."""
+    d, n = 6, 4
+    F = np.eye(d)[:, :n].astype(np.float32)
+    p = 0.5
+    params = true_sae(F, n)
+    params["b_enc"] = jnp.full(n, -100.0)  # no latent ever fires
+    params["b_dec"] = jnp.asarray(F @ np.full(n, p * 0.5), jnp.float32)  # E[a]: magnitudes Uniform[0, 1]
+    model = sae.SparseAutoencoder(d)
+    hyper = make_hyper(1, n, feature_prob=p, extra={"l1": 0.0, "size": n, "directions": F[None]})
+    batched = jax.tree.map(lambda a: a[None], params)
+    for batch_size, n_batches in ((4, 1024), (64, 64)):
+        cfg = TrainConfig(n, n, batch_size=batch_size, n_steps=1)
+        _, _, fvu = sae.evaluate_codes(model, cfg, batched, hyper, jax.random.key(1), n_batches)
+        assert abs(float(fvu[0]) - 1.0) < 0.01, (batch_size, float(fvu[0]))
+
+
 def test_feature_probabilities_follow_the_published_law():
     p = sae.feature_probs(sae.Config())
     assert p.shape == (512,) and abs(p.sum() - 5.0) < 1e-3

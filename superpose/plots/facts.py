@@ -34,12 +34,14 @@ def capacity_axes(ax, series: Sequence[dict]) -> None:
     """Facts stored at the accuracy threshold against the parameter measure, log-log.
 
     Each series: label, color, x [cells] (m d, or d^2 for the linear memory), n [cells] measured capacity,
-    censored [cells] bool (a bound, drawn hollow), and line_x, line_n: the published fit to draw dashed.
+    n_se [cells] its standard error over seeds (error bars), censored [cells] bool (a bound, drawn hollow),
+    and line_x, line_n: the published fit to draw dashed.
     """
     for s in series:
         c = s["color"]
         ok = ~np.asarray(s["censored"], bool)
         ax.plot(s["line_x"], s["line_n"], ls="--", lw=1, color=c)
+        ax.errorbar(s["x"], s["n"], yerr=s["n_se"], fmt="none", ecolor=c, elinewidth=1, capsize=2, zorder=2)
         ax.scatter(np.asarray(s["x"])[ok], np.asarray(s["n"])[ok], color=c, s=22, zorder=3, label=s["label"])
         if (~ok).any():
             ax.scatter(np.asarray(s["x"])[~ok], np.asarray(s["n"])[~ok], facecolor="none", edgecolor=c, s=22)
@@ -53,10 +55,13 @@ def capacity_axes(ax, series: Sequence[dict]) -> None:
     ax.legend(fontsize=6, frameon=False, loc="upper left")
 
 
-def accuracy_curves(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]], threshold: float) -> None:
-    """Top-1 accuracy against N / N_published for each cell: (label, ratio [k], accuracy [k])."""
-    for label, ratio, acc in curves:
-        ax.plot(ratio, acc, marker="o", ms=2.5, lw=1, label=label)
+def accuracy_curves(ax, curves: Sequence[tuple[str, list, list]], threshold: float) -> None:
+    """Top-1 accuracy against N / N_published for each cell, a line per seed through the N it tried:
+    (label, ratios [seeds] of [k_s], accuracies [seeds] of [k_s])."""
+    for j, (label, ratios, accs) in enumerate(curves):
+        for s, (ratio, acc) in enumerate(zip(ratios, accs)):
+            label_s = label if s == 0 else None
+            ax.plot(ratio, acc, marker="o", ms=2, lw=0.8, color=f"C{j % 10}", alpha=0.8, label=label_s)
     ax.axhline(threshold, color="0.5", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xticks([0.6, 0.8, 1.0, 1.25, 1.6])
