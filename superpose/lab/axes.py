@@ -154,11 +154,12 @@ def format_values(values) -> str:
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"values must be a non-empty 1-D array, got shape {values.shape}")
     if np.issubdtype(values.dtype, np.integer):
-        step = int(values[1] - values[0]) if values.size > 2 else 0
-        if step and np.array_equal(values, np.arange(values[0], values[-1] + step, step)):
-            tail = "" if step == 1 else f":{step}"
-            return f"{int(values[0])}:{int(values[-1]) + step}{tail}"
-        return ",".join(str(int(v)) for v in values)
+        ints = [int(v) for v in values]  # Python ints: differences of int64 values may overflow
+        step = ints[1] - ints[0] if len(ints) > 2 else 0
+        stop = ints[-1] + step
+        if step and abs(stop) < 2**63 and all(b - a == step for a, b in zip(ints, ints[1:])):
+            return f"{ints[0]}:{stop}" + ("" if step == 1 else f":{step}")
+        return ",".join(map(str, ints))
     values = values.astype(np.float64)
     if values.size > 2:
         for candidate in _calls(values):
