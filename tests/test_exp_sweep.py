@@ -96,6 +96,20 @@ def test_the_recorded_rerun_command_rebuilds_the_same_config(done):
     assert exp.make_config(False, overrides) == cfg
 
 
+def test_an_interrupted_sweep_resumes_to_the_same_arrays_and_replots(tmp_path, done):
+    run = copy_of(done, tmp_path)
+    for name in ("summary.json", "results.npz", "sweeps/main_1.npz"):  # killed while training n_hidden = 3
+        run.file(name).unlink()
+    for png in run.figures():
+        png.unlink()
+    assert cli.main(["resume", str(run.path), "--quiet"]) == 0
+    resumed, original = run.results(), done.results()
+    assert resumed.keys() == original.keys()
+    for name in original:
+        np.testing.assert_array_equal(resumed[name], original[name], err_msg=name)
+    assert [p.name for p in cli.plot_run(run, tmp_path / "figs")] == done.summary()["figures"]
+
+
 def test_animate_draws_the_kept_fits_without_choosing(done, tmp_path):
     from superpose.lab.animate import animate_run
 

@@ -1,4 +1,5 @@
-"""The `superpose` command: run, list, show, plot, animate and resume experiments in the run store; lineage.
+"""The `superpose` command: run, list, show, plot, animate, resume and analyze experiments in the run store;
+sweep any model over axes typed on the command line; lineage.
 
 Owns: argument parsing and printing. Does not: train, validate configs or lay out files (experiment.py and
 store.py do; this module only calls them), or talk to ML Metadata (mlmd.py does). `list`, `show` and
