@@ -25,6 +25,7 @@ from superpose.config import snapshot_schedule
 from superpose.lab import Experiment, main
 from superpose.lab.axes import format_axes, parse_axes
 from superpose.lab.fields import count, nonnegative, positive, seed, steps
+from superpose.sweep import pick_best
 
 MAX_PANELS = 40  # geometry panels in one figure; more grid points are thinned evenly
 MAX_SERIES = 6  # D_i scatter figures (one per value of the axes other than density)
@@ -139,8 +140,8 @@ def points(cfg: Config, arrays: dict) -> list[dict]:
     out = []
     for pos in itertools.product(*(range(grid[k].size) for k in others)):
         instances = flat[pos]
-        loss = np.asarray(arrays["select_loss"], np.float64)[instances]
-        kept = int(instances[np.nanargmin(loss)]) if np.isfinite(loss).any() else None
+        pick = int(pick_best(np.asarray(arrays["select_loss"])[instances], axis=0))  # as StudyResult.best()
+        kept = int(instances[pick]) if pick >= 0 else None
         coords = {k: grid[k][i].item() for k, i in zip(others, pos)}
         out.append({"coords": coords, "kept": kept, "instances": instances})
     return out
@@ -189,13 +190,12 @@ def analyze(cfg: Config, arrays: dict) -> dict:
     }
     if "seed" in arrays and len(pts[0]["instances"]) > 1:  # else a diverged fit stops the run instead
         empty = [label(p["coords"]) or "the only point" for p in pts if p["kept"] is None]
+        value = f"every fit diverged at {'; '.join(empty)}" if empty else f"{len(pts)} of {len(pts)}"
         summary["checks"].append(
             {
                 "name": "every grid point kept a finite fit",
                 "passed": not empty,
-                "value": f"every fit diverged at {'; '.join(empty)}"
-                if empty
-                else f"{len(pts)} of {len(pts)}",
+                "value": value,
                 "expected": "at least one finite fit per point (else lower lr)",
             }
         )
