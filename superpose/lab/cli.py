@@ -480,9 +480,9 @@ def cmd_lineage(args) -> int:
 
 # --- sweep and analyze: a Study from the command line; a run's checks again from its stored arrays ---------
 
-EXAMPLES["sweep"] = """AXIS is NAME=VALUES, one per --axis (or several joined by ';'): NAME is a Study
-axis (density, seed, lr, weight_decay, importance_ratio, n_hidden, n_features, batch_size, a field of the
-model or the sampler, ...) and VALUES one of
+EXAMPLES["sweep"] = """AXIS is NAME=VALUES, one per --axis (or several joined by ';').
+NAME is a Study axis (density, seed, lr, weight_decay, importance_ratio, n_hidden, n_features, batch_size,
+a field of the model or the sampler, ...) and VALUES one of
   0.1   1,0.3,0.1   0:4 (integers 0..3, Python's range)   0:20:5   linspace(0,1,5)   logspace(0,-2,10)
   geomspace(1,0.01,10)
 Quote an axis with parentheses for the shell. A seed axis holds fits: each point keeps its best (lowest loss
@@ -492,7 +492,7 @@ StudyResult back in Python. Without --axis: density=logspace(0,-2,10); seed=0:4.
 
 examples:
   superpose sweep --axis "density=logspace(0,-2,10)" --axis seed=0:4
-  superpose sweep --model relu_hidden --n-features 10 --n-hidden 5 --axis "density=geomspace(1,0.05,8)" \\
+  superpose sweep --model relu_hidden --n-features 10 --axis "density=geomspace(1,0.05,8)" \\
       --axis n_hidden=3,5 --axis seed=0:2 --steps 5000
   superpose sweep --model abs_mlp --n-features 3 --n-hidden 6 --axis lr=1e-3,3e-3 --axis seed=0:3
   superpose sweep --axis "density=logspace(0,-1,4)" --set schedule=cosine --set weight_decay=0"""
@@ -529,7 +529,8 @@ def add_sweep_and_analyze(sub, runs_dir: dict) -> None:
     )
     p.add_argument("--axis", action="append", default=[], metavar="AXIS", help="NAME=VALUES (repeatable)")
     for option, (field, typ, text) in SWEEP_OPTIONS.items():
-        p.add_argument(option, type=typ, default=None, dest=f"sweep_{field}", help=text)
+        metavar = option.lstrip("-").upper().replace("-", "_")
+        p.add_argument(option, type=typ, default=None, dest=f"sweep_{field}", metavar=metavar, help=text)
     runner.add_run_arguments(p)
     for action in p._actions:
         if action.dest == "quick":
