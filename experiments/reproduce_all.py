@@ -36,6 +36,8 @@ ORDER = (
     "double_descent",
     "sae",
 )
+# Experiments that reproduce nothing by themselves: the generic sweep behind `superpose sweep`.
+NOT_REPRODUCED = ("sweep",)
 
 
 def main(argv=None) -> int:

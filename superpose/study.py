@@ -121,8 +121,16 @@ class Study:
         if "seed" in axes and not np.issubdtype(axes["seed"].dtype, np.integer):
             raise ConfigError(f"axis 'seed' must hold integers, got {axes['seed'][:3].tolist()}")
         # Check what is cheap before anything large is built: every group's TrainConfig first.
+        logs = {}
         for static in self._static_points():
-            self._train_config(static)
+            cfg = self._train_config(static)
+            logs.setdefault((tuple(cfg.log_steps.tolist()), cfg.snapshot_steps), static)
+        if len(logs) > 1:  # StudyResult stacks every group's loss log against one log_steps
+            names = sorted({k for static in logs.values() for k in static if self._kind(k) == "config"})
+            raise ConfigError(
+                f"axis {', '.join(names)} changes the steps at which the loss is logged (or weights are kept) "
+                "between groups, but a study's result shares one log_steps: run one Study per value"
+            )
 
     # --- axes: which are static (groups) and which traced -------------------------------------------
 

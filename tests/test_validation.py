@@ -245,12 +245,22 @@ def test_checks_are_plain_callables_and_inherited_with_the_field():
 
 def _experiment_fields(kind: str = "ranged"):
     """(experiment, field) of every Config field; "ranged": those with a range to check, "bool": the flags,
-    whose type is their whole rule."""
+    whose type is their whole rule, "str": names (a model, an axis spec) that the Config's __post_init__
+    looks up."""
     for name in registry.available():
         cls = registry.load_experiment(name).config_cls
         for f in dataclasses.fields(cls):
-            if (f.type in (bool, "bool")) == (kind == "bool"):
+            field_kind = {bool: "bool", "bool": "bool", str: "str", "str": "str"}.get(f.type, "ranged")
+            if field_kind == kind:
                 yield pytest.param(name, f.name, id=f"{name}.{f.name}")
+
+
+@pytest.mark.parametrize("name, field", list(_experiment_fields("str")))
+def test_every_experiment_name_field_refuses_a_name_it_does_not_know(name, field):
+    cfg = registry.load_experiment(name).make_config(quick=True)
+    with pytest.raises(ConfigError) as e:
+        apply_overrides(cfg, [f"{field}=no such thing"])
+    assert "\n" not in str(e.value) and "no such thing" in str(e.value), str(e.value)
 
 
 @pytest.mark.parametrize("name, field", list(_experiment_fields("bool")))

@@ -1,4 +1,5 @@
-"""The `superpose` command: run, list, show, plot, animate and resume experiments in the run store; lineage.
+"""The `superpose` command: run, list, show, plot, animate, resume and analyze experiments in the run store;
+sweep any model over axes typed on the command line; lineage.
 
 Owns: argument parsing and printing. Does not: train, validate configs or lay out files (experiment.py and
 store.py do; this module only calls them), or talk to ML Metadata (mlmd.py does). `list`, `show` and
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from collections.abc import Sequence
@@ -124,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="superpose",
         description="Toy models of superposition: run experiments and inspect the run store (runs/).",
         epilog="examples:\n  superpose experiments\n  superpose run intro --quick\n  superpose list\n  superpose show latest\n"
-        "  superpose plot latest\n  superpose animate latest --out anim\n  superpose resume latest\n  superpose lineage export --store lineage.sqlite\n"
+        "  superpose plot latest\n  superpose animate latest --out anim\n  superpose resume latest\n"
+        '  superpose sweep --axis "density=logspace(0,-2,10)" --axis seed=0:4\n  superpose analyze latest\n'
+        "  superpose lineage export --store lineage.sqlite\n"
         "\nEach command has --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -137,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "experiments",
         "list the experiments, one line each",
-        "List the experiments `superpose run NAME` knows, with the first line of each one's description.",
+        "List the experiments `superpose run NAME` knows, with the first sentence of each one's description.",
     )
 
     p = _subparser(
@@ -218,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", **runs_dir)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
+    add_sweep_and_analyze(sub, runs_dir)
+
     p = _subparser(
         sub,
         "report",
@@ -226,8 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", metavar="RUN", nargs="*", help="runs to include (default: every run)")
     p.add_argument("--runs-dir", "--root", dest="runs_dir", **runs_dir)
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the site's folder (made or updated)")
-    p.add_argument("--store", type=Path, metavar="PATH", help="an ML Metadata SQLite store to show lineage from")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="the site's folder (made or updated)"
+    )
+    p.add_argument(
+        "--store", type=Path, metavar="PATH", help="an ML Metadata SQLite store to show lineage from"
+    )
 
     p = _subparser(
         sub,
@@ -506,6 +516,154 @@ def cmd_report(args) -> int:
     return 0
 
 
+# --- sweep and analyze: a Study from the command line; a run's checks again from its stored arrays ---------
+
+EXAMPLES["sweep"] = """AXIS is NAME=VALUES, one per --axis (or several joined by ';').
+NAME is a Study axis (density, seed, lr, weight_decay, importance_ratio, n_hidden, n_features, batch_size,
+a field of the model or the sampler, ...) and VALUES one of
+  0.1   1,0.3,0.1   0:4 (integers 0..3, Python's range)   0:20:5   linspace(0,1,5)   logspace(0,-2,10)
+  geomspace(1,0.01,10)
+Quote an axis with parentheses for the shell. A seed axis holds fits: each point keeps its best (lowest loss
+on samples every fit shares). The run is stored like any experiment's (experiment `sweep`): `superpose
+show`, `plot`, `animate`, `resume` and `analyze` work on it, and `superpose.load_run(RUN).study()` gives the
+StudyResult back in Python. Without --axis: density=logspace(0,-2,10); seed=0:4.
+
+examples:
+  superpose sweep --axis "density=logspace(0,-2,10)" --axis seed=0:4
+  superpose sweep --model relu_hidden --n-features 10 --axis "density=geomspace(1,0.05,8)" \\
+      --axis n_hidden=3,5 --axis seed=0:2 --steps 5000
+  superpose sweep --model abs_mlp --n-features 3 --n-hidden 6 --axis lr=1e-3,3e-3 --axis seed=0:3
+  superpose sweep --axis "density=logspace(0,-1,4)" --set schedule=cosine --set weight_decay=0"""
+EXAMPLES["analyze"] = """RUN as for `superpose show`. Loads the run's experiment (its module, or the
+script the run recorded), runs its analyze() on results.npz and rewrites summary.json; nothing is trained
+or drawn. lineage.json records when, and with which code, under "reanalyzed". Exit 1 if a check fails, as
+for `superpose run`.
+
+examples:
+  superpose analyze latest
+  superpose analyze intro --runs-dir /tmp/runs"""
+
+SWEEP_OPTIONS = {  # --option: (config field, type, help)
+    "--model": ("model", str, "a registered model (superpose.models.MODELS; default relu_output)"),
+    "--sampler": ("sampler", str, "a registered sampler (superpose.data.SAMPLERS; default: the model's own)"),
+    "--n-features": ("n_features", int, "features n (default 20)"),
+    "--n-hidden": ("n_hidden", int, "hidden dimensions m (default 5)"),
+    "--steps": ("n_steps", int, "training steps (default 10,000)"),
+    "--batch-size": ("batch_size", int, "batch size (default 1024)"),
+    "--lr": ("lr", float, "learning rate, unless lr is an axis (default 1e-3)"),
+    "--importance-ratio": ("importance_ratio", float, "I_i = ratio**i unless an axis sets it (default 1)"),
+    "--frames": ("n_frames", int, "snapshots per instance, for `superpose animate` (default 50)"),
+}
+
+
+def add_sweep_and_analyze(sub, runs_dir: dict) -> None:
+    p = _subparser(
+        sub,
+        "sweep",
+        "train a model over axes given on the command line",
+        "Train any registered model and sampler over a grid of named axes (a superpose.Study), stored as a run "
+        "of the experiment `sweep` with figures: each point's geometry, D* and every D_i against density, "
+        "and the loss curves.",
+    )
+    p.add_argument("--axis", action="append", default=[], metavar="AXIS", help="NAME=VALUES (repeatable)")
+    for option, (field, typ, text) in SWEEP_OPTIONS.items():
+        metavar = option.lstrip("-").upper().replace("-", "_")
+        p.add_argument(option, type=typ, default=None, dest=f"sweep_{field}", metavar=metavar, help=text)
+    runner.add_run_arguments(p)
+    for action in p._actions:
+        if action.dest == "quick":
+            action.help = argparse.SUPPRESS  # refused by cmd_sweep: a sweep's size is what its axes say
+        elif action.dest == "figures_dir":
+            action.help = "also copy the figures here (default: nowhere; they are in the run directory)"
+    p = _subparser(
+        sub,
+        "analyze",
+        "re-run a run's analysis and checks on its stored arrays",
+        "Re-run the analysis and checks of a run on its results.npz (no training) and rewrite its summary.json.",
+    )
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--runs-dir", **runs_dir)
+
+
+def sweep_overrides(args) -> list[str]:
+    """The `sweep` experiment's --set overrides from `superpose sweep`'s options, then the user's own --set.
+    ConfigError if a field is given twice."""
+    overrides, options = [], {}
+    for option, (field, _, _) in SWEEP_OPTIONS.items():
+        value = getattr(args, f"sweep_{field}")
+        if value is not None:
+            overrides.append(f"{field}={value}")
+            options[field] = option
+    if args.axis:
+        overrides.append("axes=" + "; ".join(args.axis))
+        options["axes"] = "--axis"
+    for item in args.overrides:
+        key = item.partition("=")[0].strip()
+        if key in options:
+            raise ConfigError(f"{key} is given twice: by {options[key]} and by --set {item}")
+    return overrides + list(args.overrides)
+
+
+def cmd_sweep(args) -> int:
+    from superpose.lab.axes import format_values
+
+    if args.quick:
+        raise ConfigError("superpose sweep has no --quick: a sweep is as large as its axes say")
+    module = registry.load_experiment_module("sweep")
+    args.overrides = sweep_overrides(args)
+    cfg = module.EXPERIMENT.make_config(False, args.overrides)  # bad axes, names, values: one line, now
+    axes = module.axes(cfg)
+    size = math.prod(v.size for v in axes.values())
+    shown = " x ".join(f"{k}={format_values(v)} ({v.size})" for k, v in axes.items())
+    print(f"sweep: {cfg.model}, {size} instance(s): {shown}", flush=True)
+    return runner.run_experiment(module.EXPERIMENT, args, full_figures_dir=None)  # only with --figures-dir
+
+
+def analyze_run(run: store.Run) -> tuple[dict, list[str]]:
+    """Re-run a run's analyze() on its results.npz and rewrite summary.json (no training, no figures).
+    Returns the summary and a line per check whose outcome changed. RunError if the run has no results."""
+    if not run.file("results.npz").exists():
+        raise store.RunError(
+            f"run {run.path} is {run.status()} and has no results.npz: nothing to analyse "
+            f"(`superpose resume {run.path}` finishes it)"
+        )
+    exp, cfg = registry.experiment_of_run(run)
+    with run.lock():
+        arrays = run.results()
+        try:
+            summary = exp.analyze(cfg, arrays)
+        except KeyError as e:
+            raise store.RunError(f"{run.file('results.npz')} lacks the array {e}") from None
+        before = run.summary() if run.complete else {}
+        summary = {**summary, "figures": before.get("figures", [])}
+        was = {c["name"]: c["passed"] for c in before.get("checks", [])}
+        now = {c["name"]: c["passed"] for c in summary.get("checks", [])}
+        word = {True: "PASS", False: "FAIL", None: "absent"}
+        changed = [
+            f"{name}: {word[was.get(name)]} -> {word[now.get(name)]}"
+            for name in {**was, **now}
+            if was.get(name) != now.get(name)
+        ]
+        store.write_json(run.file("summary.json"), summary)
+        lineage = run.lineage() if run.file("lineage.json").exists() else {}
+        record = {"at": store.now(), **store.code_version(), "command": sys.argv, "changed": changed}
+        previous = lineage.get("reanalyzed") if isinstance(lineage.get("reanalyzed"), list) else []
+        run.update_lineage(reanalyzed=[*previous, record])
+    return summary, changed
+
+
+def cmd_analyze(args) -> int:
+    run = store.find_run(args.run, args.runs_dir)
+    summary, changed = analyze_run(run)
+    if summary.get("checks"):
+        print(experiment.format_checks(summary))
+    for line in changed:
+        print(f"changed: {line}")
+    ok = experiment.checks_passed(summary)
+    print(f"analysed: {run.path}" + ("" if ok else " (a check FAILED)"))
+    return 0 if ok else 1
+
+
 COMMANDS = {
     "experiments": cmd_experiments,
     "run": cmd_run,
@@ -516,6 +674,8 @@ COMMANDS = {
     "resume": cmd_resume,
     "lineage": cmd_lineage,
     "report": cmd_report,
+    "sweep": cmd_sweep,
+    "analyze": cmd_analyze,
 }
 
 

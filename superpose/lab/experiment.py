@@ -50,7 +50,7 @@ class Experiment:
     analyze:     analyze(cfg, arrays) -> summary dict with "checks": [{name, passed, value, expected}, ...]
     plot:        plot(cfg, arrays, out_dir) -> [figure paths], from the arrays alone (`superpose plot` reruns it)
     quick:       overrides of the config for --quick (small enough for CI)
-    description: shown by --help; its first line by `superpose experiments`
+    description: shown by --help; its first sentence by `superpose experiments`
     animate:     animate(cfg, arrays, out_dir, options) -> [animation paths] from the stored snapshots
                  (`superpose animate`; options: superpose.lab.animate.AnimateOptions). None: the default,
                  which draws the instances chosen with --instance/--where of any tied model.

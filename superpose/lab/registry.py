@@ -1,6 +1,6 @@
 """The experiments the `superpose` command knows: the modules of the `superpose.experiments` package.
 
-Owns: finding experiments by name (`load_experiment`), listing them with one line each (`available`), without
+Owns: finding experiments by name (`load_experiment`), listing them with the first sentence of each description (`available`), without
 importing them (so listing is instant). The package's source is the checkout's top-level experiments/ folder
 (pyproject.toml maps it), so `python experiments/NAME.py` in a checkout and `superpose run NAME` after a
 plain `pip install` run the same code. A run recorded with a script outside the package (your own experiment
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -28,8 +29,16 @@ def _package_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, whole, on one line: up to a '.', '?' or '!' that
+    ends the paragraph or is followed by a capital letter (so "e.g. the" and "et al. 2023" do not end it)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    match = re.match(r"(.+?[.?!])(?=\s+[A-Z]|$)", paragraph)
+    return match.group(1) if match else paragraph
+
+
 def _describe(path: Path) -> str | None:
-    """The first line of the module docstring if the module defines EXPERIMENT (read, not imported)."""
+    """The first sentence of the module docstring if the module defines EXPERIMENT (read, not imported)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError):
@@ -40,12 +49,11 @@ def _describe(path: Path) -> str | None:
     )
     if not defines:
         return None
-    doc = ast.get_docstring(tree) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    return first_sentence(ast.get_docstring(tree) or "")
 
 
 def available() -> dict[str, str]:
-    """name -> one-line description of every experiment in the package, sorted by name."""
+    """name -> the first sentence of the description of every experiment in the package, sorted by name."""
     folder = _package_dir()
     if folder is None:
         return {}
@@ -67,6 +75,11 @@ def load_experiment_module(name: str, script: str | None = None):
         module_name = f"superpose_user_experiments.{name}"
         module = sys.modules.get(module_name)
         if module is None or Path(getattr(module, "__file__", "")).resolve() != Path(script).resolve():
+            # As `python script.py` would: its folder first on the import path, so the models and helpers
+            # beside it (from my_model import ...) import the same way under `superpose plot/resume/analyze`.
+            folder = str(Path(script).resolve().parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             spec = importlib.util.spec_from_file_location(module_name, script)
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module  # dataclasses resolve annotations through sys.modules

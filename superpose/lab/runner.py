@@ -138,10 +138,11 @@ def execute_and_report(exp, cfg, run, *, quick, quiet, figures_dir, devices) -> 
     return 0 if checks_passed(summary) else 1
 
 
-def run_experiment(exp: Experiment, args) -> int:
+def run_experiment(exp: Experiment, args, full_figures_dir=FIGURES_DIR) -> int:
     """Create a run, execute it, print the checks. Returns the exit code (1 if a check failed).
 
     args: the namespace of `add_run_arguments` (quick, overrides, runs_dir, quiet, figures_dir, devices).
+    full_figures_dir: where a full run copies its figures unless args.figures_dir says (None: nowhere).
     """
     cfg = exp.make_config(args.quick, args.overrides)
     count = getattr(args, "devices", None)
@@ -149,7 +150,9 @@ def run_experiment(exp: Experiment, args) -> int:
     run = distributed.create_run(
         exp.name, args.runs_dir
     )  # across processes: process 0's; a scratch elsewhere
-    figures_dir = args.figures_dir if args.figures_dir is not None else (None if args.quick else FIGURES_DIR)
+    figures_dir = (
+        args.figures_dir if args.figures_dir is not None else (None if args.quick else full_figures_dir)
+    )
     write_config(
         run,
         exp,

@@ -19,7 +19,7 @@ from matplotlib import animation
 
 from superpose import metrics
 from superpose.config import ConfigError
-from superpose.plots.core import IMPORTANCE_CMAP
+from superpose.plots.core import importance_colors
 
 FORMATS = ("gif", "mp4")
 FRACTION_GUIDES = (1.0, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 3 / 8, 1 / 3)
@@ -91,9 +91,7 @@ class Panel:
             if len(self.colors) != n:
                 raise ValueError(f"{len(self.colors)} colours for {n} features")
             return list(self.colors)
-        imp = np.ones(n) if self.importance is None else np.asarray(self.importance, dtype=np.float64)
-        span = imp.max() - imp.min()
-        return list(plt.get_cmap(IMPORTANCE_CMAP)((imp - imp.min()) / span if span > 0 else np.ones(n)))
+        return list(importance_colors(n, self.importance))
 
 
 def _draw_2d(ax, W, colors, lim, title) -> None:

@@ -42,13 +42,16 @@ def features_2d_colored(
         ax.set_title(title, fontsize=title_size)
 
 
+def importance_colors(n_features: int, importance: np.ndarray | None = None) -> np.ndarray:
+    """[n, 4] RGBA per feature by importance [n] (yellow = most important; all alike when None or equal)."""
+    imp = np.ones(n_features) if importance is None else np.asarray(importance, dtype=np.float64)
+    span = imp.max() - imp.min()
+    return plt.get_cmap(IMPORTANCE_CMAP)((imp - imp.min()) / span if span > 0 else np.ones(n_features))
+
+
 def features_2d(ax, W: np.ndarray, importance: np.ndarray | None = None, title: str | None = None) -> None:
     """Each feature's column W_i [2] as a line from the origin, coloured by importance (yellow = most)."""
-    n = np.shape(W)[1]
-    imp = np.ones(n) if importance is None else np.asarray(importance)
-    span = imp.max() - imp.min()
-    colors = plt.get_cmap(IMPORTANCE_CMAP)((imp - imp.min()) / span if span > 0 else np.ones(n))
-    features_2d_colored(ax, W, colors, title=title, title_size=9)
+    features_2d_colored(ax, W, importance_colors(np.shape(W)[1], importance), title=title, title_size=9)
 
 
 def gram_heatmap(ax, W: np.ndarray, title: str | None = None, lim: float | None = None):
