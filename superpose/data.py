@@ -88,11 +88,12 @@ def bit_pairs(key: jax.Array, shape: tuple[int, ...], rng: str = "hash") -> tupl
 
 
 def unit_interval(bits: jax.Array) -> jax.Array:
-    """uint32 [*] -> float32 [*]: (bits + 1/2) / 2**32 rounded to float32 and kept below 1, a Uniform(0, 1)
-    value. Steps are 2**-32 near 0 (smallest value 2**-33) and 2**-24 near 1 (largest 1 - 2**-24): a law
-    with a tail reads it from small values, where float32 is fine."""
-    v = bits.astype(jnp.float32) * jnp.float32(2.0**-32) + jnp.float32(2.0**-33)
-    return jnp.minimum(v, jnp.float32(1.0 - 2.0**-24))  # bits near 2**32 round up to 1.0
+    """uint32 [*] -> float32 [*]: the top 31 bits k as (k + 1/2) / 2**31, rounded to float32 and kept below 1,
+    a Uniform(0, 1) value. Steps are 2**-31 near 0 (smallest value 2**-32) and 2**-24 near 1 (largest
+    1 - 2**-24): a law with a tail reads it from small values, where float32 is fine."""
+    k = jax.lax.bitcast_convert_type(bits >> 1, jnp.int32)  # a signed conversion: one instruction on x86
+    v = k.astype(jnp.float32) * jnp.float32(2.0**-31) + jnp.float32(2.0**-32)
+    return jnp.minimum(v, jnp.float32(1.0 - 2.0**-24))  # k near 2**31 rounds up to 1.0
 
 
 def uniform(key: jax.Array, shape: tuple[int, ...], rng: str = "hash") -> jax.Array:
@@ -116,11 +117,16 @@ def gate_thresholds(feature_prob: jax.Array) -> jax.Array:
     member i of a set owns the gate words in (G_(i-1), G_i]; k = 1 is one feature's threshold.
     Integer arithmetic throughout: a float32 running sum of densities loses a small member after a large one."""
     levels = jnp.clip(jnp.round(feature_prob * jnp.float32(2.0**32)), 1.0, 2.0**32)
-    whole = levels >= 2.0**32  # p = 1: 2**32 levels, one more than uint32 holds
-    # Exact: below 2**32 a float32 level is at most 2**32 - 256.
-    as_int = jnp.where(whole, jnp.uint32(_ALL_ONES), levels.astype(jnp.uint32))
-    first = jnp.where(whole[..., :1], jnp.uint32(_ALL_ONES), as_int[..., :1] - jnp.uint32(1))
-    terms = jnp.concatenate([first, as_int[..., 1:]], axis=-1)
+    # L - 1 as uint32 from two exact 16-bit halves: L = 2**32 (p = 1) wraps to 0 and then to 2**32 - 1. No
+    # select on p = 1, which XLA would carry into the per-element comparison.
+    high = jnp.floor(levels * jnp.float32(2.0**-16))
+    low = levels - high * jnp.float32(2.0**16)
+    minus_one = (high.astype(jnp.uint32) << 16) + low.astype(jnp.uint32) - jnp.uint32(1)
+    if feature_prob.shape[-1] == 1:
+        return minus_one
+    # Members after the first add their level L_j (2**32 held as 2**32 - 1); past 2**32 - 1 the sum saturates.
+    rest = jnp.where(levels[..., 1:] >= 2.0**32, jnp.uint32(_ALL_ONES), minus_one[..., 1:] + jnp.uint32(1))
+    terms = jnp.concatenate([minus_one[..., :1], rest], axis=-1)
     return jax.lax.associative_scan(_saturating_add, terms, axis=terms.ndim - 1)
 
 
@@ -134,8 +140,8 @@ def _check_min_density(feature_prob: np.ndarray, what: str) -> None:
 
 
 # --- magnitude laws: map v ~ Uniform(0, 1) to a feature's value when it is active --------------------
-# v resolves 2**-32 near 0 and only 2**-24 near 1, so an inverse-CDF law reads its tail from small v,
-# F^-1(1 - v): the largest exponential is then 33 ln 2 = 22.9 and the largest power law (exponent 3) 92,680.
+# v resolves 2**-31 near 0 and only 2**-24 near 1, so an inverse-CDF law reads its tail from small v,
+# F^-1(1 - v): the largest exponential is then 32 ln 2 = 22.2 and the largest power law (exponent 3) 65,535.
 
 
 def uniform_magnitude(v: jax.Array) -> jax.Array:

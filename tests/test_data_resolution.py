@@ -151,20 +151,21 @@ def test_magnitude_does_not_depend_on_density(rng, sampler, dense_p, p, seed):
 
 
 def test_unit_interval_resolution():
-    """v lies in (0, 1): steps of 2**-32 near 0 (the cell midpoints), 2**-24 just below 1."""
-    words = np.array([0, 1, 2, 2**22 - 1, 2**31, 2**32 - 129, 2**32 - 1], np.uint32)
+    """v lies in (0, 1): steps of 2**-31 near 0 (cell midpoints of the top 31 bits), 2**-24 just below 1."""
+    words = np.array([0, 1, 2, 2**22 - 1, 2**31, 2**32 - 257, 2**32 - 1], np.uint32)
     v = np.asarray(data.unit_interval(words), np.float64)
-    assert v[:4].tolist() == [(w + 0.5) * 2.0**-32 for w in [0, 1, 2, 2**22 - 1]]
-    assert v[4] == 0.5 and v[-1] == v[-2] == 1 - 2.0**-24
+    assert v[:4].tolist() == [((w >> 1) + 0.5) * 2.0**-31 for w in [0, 1, 2, 2**22 - 1]]
+    assert v[4] == 0.5  # 0.5 + 2**-32 rounds to 0.5 in float32
+    assert v[-1] == v[-2] == 1 - 2.0**-24
 
 
 def test_largest_magnitudes():
-    """The tail laws read v near 0: the largest exponential is 33 ln 2 (was 24 ln 2 = 16.6 at p = 1 and
-    ln(p 2**24) below, 2.8 at p = 1e-6), the largest power law (exponent 3) 2**16.5 - 1 (was 4,095 at p = 1,
-    3.1 at p = 1e-6)."""
+    """The tail laws read v near 0: the largest exponential is 32 ln 2 = 22.2 and the largest power law
+    (exponent 3) 2**16 - 1 at every density. With u / p they were 16.6 and 4,095 at p = 1, 11.3 and 277 at
+    p = 1e-3, 3.1 and 3.6 at p = 1e-6."""
     smallest = data.unit_interval(np.uint32(0))
-    assert float(data.exponential_magnitude(smallest)) == pytest.approx(33 * np.log(2), rel=1e-6)
-    assert float(data.power_law_magnitude(smallest)) == pytest.approx(2**16.5 - 1, rel=1e-5)
+    assert float(data.exponential_magnitude(smallest)) == pytest.approx(32 * np.log(2), rel=1e-6)
+    assert float(data.power_law_magnitude(smallest)) == pytest.approx(2**16 - 1, rel=1e-5)
     largest = data.unit_interval(np.uint32(2**32 - 1))
     assert float(data.exponential_magnitude(largest)) == pytest.approx(2.0**-24, rel=1e-3)
 
