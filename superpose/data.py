@@ -52,12 +52,12 @@ def hash_bit_pairs(key: jax.Array, shape: tuple[int, ...]) -> tuple[jax.Array, j
     """Two [*shape] uint32 words per element from a keyed counter hash: (gate, magnitude).
 
     The mixer applied twice to (counter, the key's two words) makes a shared state x; the words are two
-    different last applications, mix(x + k0) and mix_B(x ^ k1) (other constants, so that no key makes them
-    equal). Two mixer applications and both key words lie between them, so for one element over keys the
-    pair takes about 2**64 values, not the 2**32 of anything computed from one word (which quantized the old
-    u / p magnitudes). Four applications, not 2 x 3 for two separate hashes: benchmarks/RESULTS.md has the
-    cost. The key (a typed threefry key) supplies 64 random bits; the counter is the element's flat index,
-    so the words are a pure function of (key, position).
+    different last applications, mix(x + k0) and mix_B(x ^ k1) (other constants, so that no key, not even all
+    zeros, makes them one function). Two mixer applications and both key words lie between them, so for one
+    element over keys the pair takes about 2**64 values, not the 2**32 of anything computed from one word (which
+    quantized the old u / p magnitudes). Four applications, not 2 x 3 for two separate hashes:
+    benchmarks/RESULTS.md has the cost. The key (a typed threefry key) supplies 64 random bits; the counter is
+    the element's flat index, so the words are a pure function of (key, position).
     """
     k = jax.random.key_data(key)
     # Constants break the all-zero fixed point (mix(0) = 0) of jax.random.key(0), whose words are (0, 0).
