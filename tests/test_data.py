@@ -83,7 +83,7 @@ def test_nonzero_fraction_is_feature_prob(rng, feature_prob, seed):
 
 @pytest.mark.parametrize("rng", RNGS)
 def test_active_uniform_magnitude_is_uniform(rng):
-    """Reusing the gate's uniform for the magnitude (u / p) must still give Uniform[0, 1) magnitudes."""
+    """The magnitude word gives Uniform(0, 1) magnitudes (low densities: test_data_resolution.py)."""
     x = sample(data.Independent(), 1, np.full(N_FEATURES, 0.3), rng)
     assert ks_uniform(x[x != 0]) < ks_critical(np.count_nonzero(x))
 
@@ -186,6 +186,11 @@ def test_batch_is_a_function_of_key_and_position():
     a = np.asarray(data.uniform(key, (4, 16)))
     np.testing.assert_array_equal(a, np.asarray(data.uniform(jax.random.key(3), (4, 16))))
     np.testing.assert_array_equal(a.reshape(-1), np.asarray(data.uniform(key, (64,))))
+    gate, mag = data.hash_bit_pairs(key, (4, 16))
+    flat_gate, flat_mag = data.hash_bit_pairs(key, (64,))
+    np.testing.assert_array_equal(np.asarray(gate).reshape(-1), np.asarray(flat_gate))
+    np.testing.assert_array_equal(np.asarray(mag).reshape(-1), np.asarray(flat_mag))
+    np.testing.assert_array_equal(np.asarray(gate), np.asarray(data.hash_bits(key, (4, 16))))
 
 
 # --- the hash uniform: a statistical check ---------------------------------------------------------------
@@ -207,13 +212,19 @@ def correlation_bound(n: int) -> float:
     return Z / np.sqrt(n)
 
 
+def hash_unit(key, shape, word: int) -> np.ndarray:
+    """[*shape] float64 in (0, 1) from the hash's gate (word 0) or magnitude (word 1) words."""
+    return np.asarray(data.unit_interval(data.hash_bit_pairs(key, shape)[word]), np.float64)
+
+
+@pytest.mark.parametrize("word", [0, 1], ids=["gate", "magnitude"])
 @given(seed=st.integers(0, 2**31 - 1), step=st.integers(0, 2**20))
-def test_hash_uniform_passes_ks_and_independence(seed, step):
-    """The fast counter hash is Uniform[0, 1), and neither neighbours nor neighbouring keys correlate.
-    Keys are derived as in training: fold_in(instance key, step)."""
+def test_hash_uniform_passes_ks_and_independence(word, seed, step):
+    """Both words of the fast counter hash are Uniform(0, 1), and neither neighbours nor neighbouring keys
+    correlate. Keys are derived as in training: fold_in(instance key, step)."""
     base = jax.random.key(seed)
-    u = np.asarray(data.uniform(jax.random.fold_in(base, step), (64, 1024), "hash"), np.float64)
-    assert u.min() >= 0.0 and u.max() < 1.0
+    u = hash_unit(jax.random.fold_in(base, step), (64, 1024), word)
+    assert u.min() > 0.0 and u.max() < 1.0
     assert ks_uniform(u) < ks_critical(u.size)
     c = u - 0.5
     bound = correlation_bound(c.size)
@@ -221,13 +232,16 @@ def test_hash_uniform_passes_ks_and_independence(seed, step):
     assert abs(np.corrcoef(c[:-1].ravel(), c[1:].ravel())[0, 1]) < bound  # across features
     flat = c.ravel()
     assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < bound  # consecutive counters
-    v = np.asarray(data.uniform(jax.random.fold_in(base, step + 1), (64, 1024), "hash"), np.float64)
+    v = hash_unit(jax.random.fold_in(base, step + 1), (64, 1024), word)
     assert abs(np.corrcoef(flat, (v - 0.5).ravel())[0, 1]) < bound  # the next step's key
+    other = hash_unit(jax.random.fold_in(base, step), (64, 1024), 1 - word)
+    assert abs(np.corrcoef(flat, (other - 0.5).ravel())[0, 1]) < bound  # the element's other word
 
 
-def test_hash_bits_are_balanced():
+@pytest.mark.parametrize("word", [0, 1], ids=["gate", "magnitude"])
+def test_hash_bits_are_balanced(word):
     """Each of the 32 output bits is set half the time (a weak mixer leaves low bits biased)."""
-    bits = np.asarray(data.hash_bits(jax.random.key(11), (1 << 16,)))
+    bits = np.asarray(data.hash_bit_pairs(jax.random.key(11), (1 << 16,))[word])
     ones = (bits[:, None] >> np.arange(32, dtype=np.uint32)) & 1
     n = bits.size
     assert np.all(np.abs(ones.mean(axis=0) - 0.5) < Z * 0.5 / np.sqrt(n))
