@@ -22,6 +22,13 @@ Axes, by name (the default map; give `hyper` as a function to map coordinates yo
                      dataclass (written model.NAME / sampler.NAME where both have it): static, so each value
                      is a group of its own compiled sweep behind the same result
     a name in the model's or sampler's `extras`: a per-instance value in hyper.extra (e.g. an L1 coefficient)
+
+Why not xarray (the issue asked us to consider it): a result here is a handful of arrays sharing one grid whose
+groups may disagree on shapes (n_hidden as an axis gives W of [m, n] per group), and its reductions are our own
+(best-of ranked on one stream and reported on another, diverged fits excluded). xarray would carry `sel` and
+`isel` (about 60 lines here) but not the ragged groups nor the best-of rule, and would add a dependency and a
+second storage format beside the run store's npz + JSON. `result.axes` ({axis: values}) and any [*shape] array
+are what xarray needs: `xarray.DataArray(result.final_loss, coords=result.axes, dims=list(result.axes))`.
 """
 
 from __future__ import annotations
