@@ -16,6 +16,7 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     base.py          xavier_normal, model_loss, weighted_mse
     autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
     mlp.py           AbsMLP (untied, computes |x|)
+    packing.py       Packing (N unit vectors pushed apart by a penalty on their cosines; NoData)
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from superpose.config import ConfigError
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
 from superpose.models.mlp import AbsMLP
+from superpose.models.packing import NoData, Packing
 
 MODELS = {
     "linear": Linear,
     "relu_output": ReluOutput,
     "relu_hidden": ReluHidden,
     "abs_mlp": AbsMLP,
+    "packing": Packing,
 }
 
 
@@ -56,6 +59,8 @@ __all__ = [
     "MODELS",
     "AbsMLP",
     "Linear",
+    "NoData",
+    "Packing",
     "ReluHidden",
     "ReluOutput",
     "TiedModel",
