@@ -17,6 +17,7 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
     mlp.py           AbsMLP (untied, computes |x|)
     packing.py       Packing (N unit vectors pushed apart by a penalty on their cosines; NoData)
+    memorization.py  SparseReluOutput (ReluOutput on a stored set of sparse points, full batch; StoredSet)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 from superpose.config import ConfigError
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
+from superpose.models.memorization import SparseReluOutput, StoredSet
 from superpose.models.mlp import AbsMLP
 from superpose.models.packing import NoData, Packing
 
@@ -33,6 +35,7 @@ MODELS = {
     "relu_hidden": ReluHidden,
     "abs_mlp": AbsMLP,
     "packing": Packing,
+    "sparse_relu_output": SparseReluOutput,
 }
 
 
@@ -63,6 +66,8 @@ __all__ = [
     "Packing",
     "ReluHidden",
     "ReluOutput",
+    "SparseReluOutput",
+    "StoredSet",
     "TiedModel",
     "get_model",
     "model_loss",
