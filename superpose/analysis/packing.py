@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from superpose import metrics
 from superpose.theory import welch_bound
 
 NEAR_ORTHOGONAL_DEG = 1.0  # 3Blue1Brown's claim: every angle within 90 +- 1 degrees
@@ -91,8 +92,6 @@ def accepted_interference(W: np.ndarray) -> dict:
     dimension (1 / D* = ||W||_F^2 / m), represented features (norm > 0.5) per dimension, and over the pairs
     of represented features the largest positive cosine, the most negative one and the largest |cos| (NaN
     with fewer than two represented)."""
-    from superpose import metrics
-
     m = W.shape[0]
     rep = metrics.represented(W)
     off = metrics.cosines(W)[np.ix_(rep, rep)][~np.eye(int(rep.sum()), dtype=bool)]
