@@ -136,7 +136,7 @@ def test_fits_of_one_grid_point_are_scored_on_the_same_samples():
 
 def test_an_instances_evaluation_does_not_depend_on_the_grid_around_it():
     """Adding a sparser grid point (which needs more evaluation batches) leaves every other loss unchanged."""
-    cfg = CFG.replace(max_eval_batches=1000)
+    cfg = CFG.replace(max_eval_batches=1000, eval_actives=10_000)
     small = make_hyper(1, 5, feature_prob=0.5)
     both = make_hyper(2, 5, feature_prob=per_instance([0.5, 0.01]))
     a = Sweep(models.ReluOutput(), data.Independent(), cfg, small, seeds=[7]).run()
