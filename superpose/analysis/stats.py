@@ -47,3 +47,9 @@ def power_law_fit(x, y) -> tuple[float, float, float]:
     sigma2 = float(residual[0]) / dof if residual.size and dof > 0 else 0.0
     cov = sigma2 * np.linalg.inv(A.T @ A)
     return float(coef[0]), float(np.sqrt(cov[0, 0])), float(np.exp(coef[1]))
+
+
+def mean_se(values) -> tuple[float, float | None]:
+    """(mean, standard error of the mean) of values [k]; the error is None for one value."""
+    v = np.asarray(values, np.float64)
+    return float(v.mean()), (float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None)
