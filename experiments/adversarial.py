@@ -26,7 +26,7 @@ from superpose import metrics, plots
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
-from superpose.study import Study
+from superpose.study import density_study
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,18 +56,7 @@ def densities(cfg: Config) -> np.ndarray:
 
 
 def train(cfg: Config, ctx) -> dict:
-    study = Study(
-        ReluOutput(),
-        axes={"density": densities(cfg), "seed": np.arange(cfg.n_seeds)},
-        config={
-            "n_features": cfg.n_features,
-            "n_hidden": cfg.n_hidden,
-            "batch_size": cfg.batch_size,
-            "n_steps": cfg.n_steps,
-        },
-        hyper={"importance": 1.0, "lr": cfg.lr},
-        root_seed=cfg.seed,
-    )
+    study = density_study(ReluOutput(), densities(cfg), cfg.n_seeds, cfg)
     every = ctx.study("main", study)
     best = every.best()
     arrays = every.to_arrays()  # W, b, loss, log_steps, final_loss, density, seed per instance

@@ -23,7 +23,7 @@ from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import uniform as uniform_plots
-from superpose.study import Study
+from superpose.study import density_study
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,13 +84,7 @@ def train(cfg: Config, ctx) -> dict:
     arrays = {}
     for key, n, m, n_dens in cases(cfg):
         dens = densities(n_dens, cfg.density_min)
-        study = Study(
-            ReluOutput(),
-            axes={"density": dens, "seed": np.arange(cfg.n_seeds)},
-            config={"n_features": n, "n_hidden": m, "batch_size": cfg.batch_size, "n_steps": cfg.n_steps},
-            hyper={"importance": 1.0, "lr": cfg.lr},
-            root_seed=cfg.seed,
-        )
+        study = density_study(ReluOutput(), dens, cfg.n_seeds, cfg, n_features=n, n_hidden=m)
         every = ctx.study(key, study)
         best = every.best()
         arrays[f"{key}_W"] = best.params["W"]  # [n_densities, m, n]
