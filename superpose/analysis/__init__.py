@@ -1,5 +1,6 @@
 """Measurements that experiments and users share, one module per theme.
 
+    neurons     E10: dead / monosemantic / polysemantic neurons, feature groups, the paper's regimes
     stats       rank correlation (scipy's Spearman, ties averaged), power-law fits with their error
     (geometry metrics — WᵀW, norms, interference, D_i, D* — live in superpose.metrics)
 
@@ -7,6 +8,7 @@ Each function takes numpy arrays (weights, snapshots, codes) and returns numbers
 plots or imports jax.
 """
 
+from superpose.analysis import neurons  # noqa: F401 (a module: superpose.analysis.neurons.describe, ...)
 from superpose.analysis.stats import power_law_fit, spearman
 
 __all__ = ["power_law_fit", "spearman"]
