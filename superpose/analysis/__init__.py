@@ -10,9 +10,7 @@ Each function takes numpy arrays (weights, snapshots, codes) and returns numbers
 plots or imports jax.
 """
 
-from superpose.analysis import dynamics  # noqa: F401 (a module: superpose.analysis.dynamics.find_jumps, ...)
-from superpose.analysis import neurons  # noqa: F401 (a module: superpose.analysis.neurons.describe, ...)
-from superpose.analysis import sets  # noqa: F401 (a module: superpose.analysis.sets.in_set_cosines, ...)
+from superpose.analysis import dynamics, neurons, sets  # modules: analysis.dynamics.find_jumps, ...
 from superpose.analysis.stats import power_law_fit, spearman
 
-__all__ = ["power_law_fit", "spearman"]
+__all__ = ["power_law_fit", "spearman"] + ["dynamics", "neurons", "sets"]
