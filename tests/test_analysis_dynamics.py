@@ -155,3 +155,10 @@ def test_stage_path_labels_each_snapshot_with_the_classifier():
         {"label": "off", "step": 0, "frames": (0, 3)},
         {"label": "on", "step": 40, "frames": (4, 8)},
     ]
+
+
+def test_debounce_drops_flickers_and_merges_around_them():
+    labels = ["a"] * 5 + ["b"] * 2 + ["a"] * 4 + ["c"] * 6 + ["d"] * 3
+    assert dyn.debounce(labels, 4) == [("a", 0, 10), ("c", 11, 16)]
+    assert dyn.debounce(labels, 2) == [("a", 0, 4), ("b", 5, 6), ("a", 7, 10), ("c", 11, 16), ("d", 17, 19)]
+    assert dyn.debounce(labels, 7) == []

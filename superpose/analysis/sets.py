@@ -117,3 +117,91 @@ def pair_order(W: np.ndarray, features: np.ndarray) -> np.ndarray:
                 order.append(j)
                 left.remove(j)
     return np.asarray(order, dtype=int)
+
+
+# --- two sets of three features in 3-D (paper E12): the octahedron and the stages before it -------------
+#
+# Stage labels (`triples_stage`, one snapshot W [3, 6], features 0-2 set A and 3-5 set B; the first that applies
+# wins). Cosines are between feature directions; a set is "collapsed" when every pair of its members has
+# cos > 0.9 (carried by one direction, as a principal component carries it), an "orthogonal triad" when every
+# pair has |cos| < 0.2; a feature is represented when ||W_i|| > 0.5; antipodal pairs are mutually
+# most-opposite features with cos < -0.9.
+#   octahedron   all six represented, three antipodal pairs, each of one feature from each set, and the three
+#                pair axes mutually orthogonal (|cos| < 0.1)
+#   antiprism    both sets orthogonal triads and all six represented, but not the octahedron: then the triads'
+#                mean directions are opposite and one triad is twisted about that axis against the other
+#                (`triad_twist`), a triangular antiprism whose twist closes to the octahedron's
+#   PC1          all six features along one direction (every cos > 0.9): the data's top principal component
+#   PCA          both sets collapsed, onto different directions: one direction per set
+#   init         every ||W_i|| < 0.5 (and not PC1 or PCA): the small random start, not yet collapsed
+#   1 set split  one set collapsed, the other spread out
+#   k pairs      none of the above; k = 0..3 antipodal pairs across the sets (3: an octahedron not yet square)
+# Pairs count as antipodal at cos < -0.9, so an antiprism twisted by less than ~32 degrees
+# (1/3 + 2/3 cos(twist) > 0.9) already counts as the octahedron.
+
+REPRESENTED = 0.5  # ||W_i|| above this: the feature is represented
+AXES_COS = 0.1  # octahedron: the three pair axes mutually |cos| below this
+COLLAPSED_COS = 0.9  # a set whose members all have cos above this is carried by one direction
+TRIAD_COS = 0.2  # a set whose members all have |cos| below this is an orthogonal triad
+
+
+OCTAHEDRON, ANTIPRISM, PC1, PCA, SPLIT, INIT = "octahedron", "antiprism", "PC1", "PCA", "1 set split", "init"
+PCA_LIKE = (PC1, PCA)
+
+
+def pairs_label(k: int) -> str:
+    return f"{k} pair{'' if k == 1 else 's'}"
+
+
+def octahedron_report(W: np.ndarray) -> dict:
+    """What the octahedron checks read: represented count, antipodal pairs with their cosines, whether each
+    pair joins the two sets, and the largest |cos| between pair axes."""
+    W = np.asarray(W, dtype=np.float64)
+    pairs = antipodal_partners(W)
+    c = metrics.cosines(W)
+    return {
+        "represented": int(metrics.represented(W, REPRESENTED).sum()),
+        "pairs": pairs,
+        "pair_cos": [float(c[i, j]) for i, j in pairs],
+        "cross_set": [i // 3 != j // 3 for i, j in pairs],
+        "axes_cos": pair_axes_cos(W, pairs),
+    }
+
+
+def is_octahedron(W: np.ndarray) -> bool:
+    r = octahedron_report(W)
+    return (
+        r["represented"] == W.shape[1]
+        and len(r["pairs"]) == 3
+        and all(r["cross_set"])
+        and r["axes_cos"] < AXES_COS
+    )
+
+
+def triples_stage(W: np.ndarray) -> str:
+    """The stage label of one snapshot W [3, 6] of two sets of three features (the comment above)."""
+    W = np.asarray(W, dtype=np.float64)
+    if is_octahedron(W):
+        return OCTAHEDRON
+    within = in_set_cosines(W, 3)
+    collapsed = within.min(axis=1) > COLLAPSED_COS
+    triads = np.abs(within).max(axis=1) < TRIAD_COS
+    norms = metrics.feature_norms(W)
+    if triads.all() and (norms > REPRESENTED).all():
+        return ANTIPRISM
+    if metrics.cosines(W)[np.triu_indices(W.shape[1], 1)].min() > COLLAPSED_COS:
+        return PC1
+    if collapsed.all():
+        return PCA
+    if (norms < REPRESENTED).all():
+        return INIT
+    if collapsed.any():
+        return SPLIT
+    return pairs_label(sum(octahedron_report(W)["cross_set"]))
+
+
+def octahedron_edges(W: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs of features that are neither antipodal nor parallel (|cos| < 0.5): an octahedron's 12 edges."""
+    c = metrics.cosines(W)
+    n = W.shape[1]
+    return [(i, j) for i in range(n) for j in range(i + 1, n) if abs(c[i, j]) < 0.5]
