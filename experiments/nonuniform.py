@@ -160,7 +160,7 @@ def pentagon_norms(arrays: dict, pr: dict) -> tuple[np.ndarray, np.ndarray, np.n
     for i in pr["best_index_of"][PENTAGON][pr["best_index_of"][PENTAGON] >= 0]:
         rep = metrics.represented(W[i])
         out.append((metrics.feature_norms(W[i])[rep], arrays["b"][i][rep], np.flatnonzero(rep) == 0))
-    return tuple(np.concatenate(x) for x in zip(*out)) if out else (np.zeros(0),) * 3
+    return tuple(np.concatenate(x) for x in zip(*out)) if out else (np.full(3, np.nan),) * 3  # none: NaNs
 
 
 def _check(name: str, passed, value: str, expected: str) -> dict:
@@ -220,7 +220,9 @@ def analyze(cfg: Config, arrays: dict) -> dict:
             "denser feature 0 repels the others (angle gaps next to it grow with its density)",
             rank_corr > 0.8 and gap0[denser].min(initial=np.inf) > 72 and gap0[sparser].max(initial=0) < 72,
             f"Spearman(log ratio, mean adjacent gap) = {rank_corr:.2f}; adjacent gap "
-            f"{gap0[0]:.1f} deg at ratio {r_pent[0]:.2g} -> {gap0[-1]:.1f} deg at ratio {r_pent[-1]:.2g}",
+            f"{gap0[0]:.1f} deg at ratio {r_pent[0]:.2g} -> {gap0[-1]:.1f} deg at ratio {r_pent[-1]:.2g}"
+            if gap0.size
+            else "no pentagon fit",
             "rank correlation > 0.8, gap > 72 deg when denser, < 72 deg when sparser",
         ),
         _check(

@@ -39,8 +39,7 @@ def test_classify_rotated_geometries(theta, scale):
 def test_dropped_feature_loss_is_its_variance(p):
     # W = 0, b = E[x] = p/2 on one feature: the loss is Var(x) = p/3 - p^2/4.
     (loss,) = losses_on_sample(
-        nu.MODEL,
-        np.zeros((1, 2, 1)), np.array([[p / 2]]), np.array([p], np.float32), 1 << 18, 1
+        nu.MODEL, np.zeros((1, 2, 1)), np.array([[p / 2]]), np.array([p], np.float32), 1 << 18, 1
     )
     assert loss == pytest.approx(p / 3 - p**2 / 4, rel=0.05)
 
@@ -117,6 +116,8 @@ def test_quick_run_checks(tmp_path):
     arrays["ratio"], arrays["dropped_loss"] = 1 / arrays["ratio"], arrays["dropped_loss"][::-1]
     wrong = {c["name"][:30]: c["passed"] for c in nu.analyze(nu.Config(), arrays)["checks"]}
     assert list(wrong.values())[:3] == [False, False, False], wrong  # crossing, snap and repulsion fail
+    zeroed = dict(arrays, W=np.zeros_like(arrays["W"]))  # and zeroed weights fail every check (no crash)
+    assert not any(c["passed"] for c in nu.analyze(nu.Config(), zeroed)["checks"])
 
 
 @pytest.mark.parametrize("n_devices", [1, 3])
