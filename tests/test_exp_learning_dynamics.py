@@ -9,24 +9,16 @@ Quick scale (the script's QUICK): the notebook's n=200, m=20, one run at 1-S = 0
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 from test_analysis_dynamics import LOG_STEPS, STEPS, step_loss
 
 from superpose import testing
 from superpose.lab import main, store
+from superpose.lab.registry import load_experiment_module
 
-ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location(
-    "experiments.learning_dynamics", ROOT / "experiments" / "learning_dynamics.py"
-)
-ld = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = ld  # dataclasses resolve annotations through sys.modules
-spec.loader.exec_module(ld)
+ld = load_experiment_module("learning_dynamics")
 
 CFG = ld.Config()
 

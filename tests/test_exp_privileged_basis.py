@@ -10,28 +10,15 @@ trend of monosemantic neurons is left out (5 densities are too few to rank). The
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 from test_analysis_neurons import M, binary_code, dedicated, five_in_three, pair_code, six_in_four
 
 from superpose.lab import main, store
+from superpose.lab.registry import load_experiment_module
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"experiments.{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-pb = load("privileged_basis")
+pb = load_experiment_module("privileged_basis")
 
 
 # --- end to end -----------------------------------------------------------------------------------------
