@@ -142,3 +142,45 @@ def test_sets_side_by_side_in_a_hexagon_and_not_interleaved(rotation):
 def test_pair_order_puts_partners_next_to_each_other():
     W = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, -1.0]])
     assert sets.pair_order(W, np.arange(4)).tolist() == [0, 2, 1, 3]
+
+
+# --- paper E7: sets of two and of ten -----------------------------------------------------------------
+
+
+def _ring(order_deg):
+    t = np.radians(np.asarray(order_deg, float))
+    return np.stack([np.cos(t), np.sin(t)])
+
+
+@given(theta=st.floats(0, 360))
+def test_side_by_side_hexagon(theta):
+    # features 0..5 in sets {0,1},{2,3},{4,5}; pairs adjacent on a regular hexagon.
+    good = _ring(theta + np.array([0, 60, 120, 180, 240, 300]))
+    assert sets.sets_side_by_side(good)[0]
+    # partners opposite each other: not side by side.
+    bad = _ring(theta + np.array([0, 180, 60, 240, 120, 300]))
+    assert not sets.sets_side_by_side(bad)[0]
+    # one feature dropped.
+    dropped = good.copy()
+    dropped[:, 5] = 0
+    assert not sets.sets_side_by_side(dropped)[0]
+
+
+@given(seed=st.integers(0, 1000))
+def test_effective_dims_and_collapse(seed):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
+    assert abs(sets.effective_dims(Q) - 10) < 1e-6
+    parallel = np.outer(rng.normal(size=10), np.ones(10))
+    assert abs(sets.effective_dims(parallel) - 1) < 1e-6
+    W = np.concatenate([Q, parallel], axis=1)  # set 0 orthogonal basis, set 1 collapsed
+    assert sets.collapsed_sets(W, 10).tolist() == [False, True]
+    pairs = np.stack([[1, 0], [0, 1], [1, 0], [1, 0.01]]).T  # pair 0 orthogonal, pair 1 parallel
+    assert sets.collapsed_sets(pairs, 2).tolist() == [False, True]
+
+
+def test_collapse_onsets():
+    dens = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
+    onset = sets.collapse_onsets(dens, np.array([0, 1, 0, 1, 2, 3]), 3)
+    np.testing.assert_allclose(onset, [0.05 * 2, 0.2, 0.4])  # the 0 at 0.05 pushes onset 1 to 0.1
+    assert np.isnan(sets.collapse_onsets(dens, np.zeros(6, int), 1)[0])
