@@ -2,7 +2,8 @@
 top-1 accuracy, the hand-built AND model, each neuron's contribution to and share of each fact's logit
 margin, how many neurons carry a fact, and AND-ness (the response to the full name against either name
 alone); Fact Finding's measures (Nanda et al. 2023): each fact's non-linear excess and its neurons' parts,
-and how far the outputs over all name pairs are from additive, against shuffled weights. Does not: train, build tables (superpose.models.facts) or search capacities (analysis.capacity).
+and how far the outputs over all name pairs are from additive, against shuffled weights. Does not: train,
+build tables (superpose.models.facts) or search capacities (analysis.capacity).
 """
 
 from __future__ import annotations
