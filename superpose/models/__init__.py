@@ -16,6 +16,9 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     base.py          xavier_normal, model_loss, weighted_mse
     autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
     mlp.py           AbsMLP (untied, computes |x|)
+    packing.py       Packing (N unit vectors pushed apart by a penalty on their cosines; NoData)
+    memorization.py  SparseReluOutput (ReluOutput on a stored set of sparse points, full batch; StoredSet)
+    facts.py         FactMLP, LinearMemory (fact lookup over frozen token embeddings; FullTable, fact tables)
 """
 
 from __future__ import annotations
@@ -23,13 +26,20 @@ from __future__ import annotations
 from superpose.config import lookup
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
+from superpose.models.facts import FactMLP, FullTable, LinearMemory
+from superpose.models.memorization import SparseReluOutput, StoredSet
 from superpose.models.mlp import AbsMLP
+from superpose.models.packing import NoData, Packing
 
 MODELS = {
     "linear": Linear,
     "relu_output": ReluOutput,
     "relu_hidden": ReluHidden,
     "abs_mlp": AbsMLP,
+    "packing": Packing,
+    "sparse_relu_output": SparseReluOutput,
+    "fact_mlp": FactMLP,
+    "linear_memory": LinearMemory,
 }
 
 
@@ -43,9 +53,16 @@ def get_model(spec):
 __all__ = [
     "MODELS",
     "AbsMLP",
+    "FactMLP",
+    "FullTable",
     "Linear",
+    "LinearMemory",
+    "NoData",
+    "Packing",
     "ReluHidden",
     "ReluOutput",
+    "SparseReluOutput",
+    "StoredSet",
     "TiedModel",
     "get_model",
     "model_loss",
