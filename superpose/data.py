@@ -344,7 +344,13 @@ SAMPLERS = {
     "signed": lambda: Independent(magnitude="signed_uniform"),
     "power_law": PowerLaw,
 }
-SIGNED_MAGNITUDES = {"uniform": False, "uniform_0_2": False, "exponential": False, "power_law": False, "signed_uniform": True}
+SIGNED_MAGNITUDES = {
+    "uniform": False,
+    "uniform_0_2": False,
+    "exponential": False,
+    "power_law": False,
+    "signed_uniform": True,
+}
 
 
 def get_sampler(spec):

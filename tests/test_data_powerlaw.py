@@ -61,7 +61,9 @@ def test_alpha_comes_from_the_instance_else_the_default():
 
 def test_names_and_magnitude():
     assert isinstance(get_sampler("power_law"), PowerLaw) and "power_law" in SAMPLERS
-    np.testing.assert_allclose(np.asarray(MAGNITUDES["uniform_0_2"](jnp.array([0.0, 0.25, 0.5]))), [0, 0.5, 1])
+    np.testing.assert_allclose(
+        np.asarray(MAGNITUDES["uniform_0_2"](jnp.array([0.0, 0.25, 0.5]))), [0, 0.5, 1]
+    )
 
 
 def test_alpha_is_one_compiled_axis_of_a_study():
@@ -72,7 +74,7 @@ def test_alpha_is_one_compiled_axis_of_a_study():
         sampler="power_law",
     )
     assert study.static_axes == [] and len(study.groups()) == 1
-    (static, index), = study.groups()
+    ((static, index),) = study.groups()
     sweep = study.sweep(static, index)
     np.testing.assert_allclose(sweep.host_hyper.extra["alpha"], [0, 0, 0.5, 0.5, 1, 1])
 

@@ -14,7 +14,14 @@ from hypothesis.extra import numpy as hnp
 from superpose.config import ConfigError, TrainConfig, make_hyper
 from superpose.data import PowerLaw
 from superpose.models import ReluOutput
-from superpose.optim import OPTIMIZERS, AdamW, AdamWSigned, floored_learning_rate, get_optimizer, signed_decay_term
+from superpose.optim import (
+    OPTIMIZERS,
+    AdamW,
+    AdamWSigned,
+    floored_learning_rate,
+    get_optimizer,
+    signed_decay_term,
+)
 from superpose.sweep import Sweep
 
 matrices = hnp.arrays(np.float32, (3, 5), elements=st.floats(-3, 3, width=32))
@@ -33,7 +40,9 @@ def test_negative_decay_moves_every_norm_toward_one(W, wd, lr):
 
 @given(W=matrices, wd=st.floats(0.0, 2.0))
 def test_non_negative_decay_is_ordinary_decay(W, wd):
-    np.testing.assert_allclose(np.asarray(signed_decay_term(jnp.asarray(W), wd)), wd * W, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        np.asarray(signed_decay_term(jnp.asarray(W), wd)), wd * W, rtol=1e-6, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize("wd", [-1.0, 0.5])

@@ -32,8 +32,14 @@ def loss_vs_width(g: dict):
             fit = g["fits"][(float(a), float(d))]["loss"]
             ax.loglog(g["m"][at], g["loss"][at], "o", ms=3.5, color=colors[float(a)])
             if np.isfinite(fit["exponent"]):
-                ax.loglog(ms, fit["prefactor"] * ms ** -fit["exponent"], "-", lw=1, color=colors[float(a)],
-                          label=f"α={a:g}: {fit['exponent']:.2f}±{fit['stderr']:.2f}")
+                ax.loglog(
+                    ms,
+                    fit["prefactor"] * ms ** -fit["exponent"],
+                    "-",
+                    lw=1,
+                    color=colors[float(a)],
+                    label=f"α={a:g}: {fit['exponent']:.2f}±{fit['stderr']:.2f}",
+                )
         ax.set_title(f"weight decay {d:g}", fontsize=9)
         ax.set_xlabel("m")
         ax.legend(fontsize=6, title="loss ~ m^-e", title_fontsize=6)
@@ -43,8 +49,15 @@ def loss_vs_width(g: dict):
     for a in alphas:
         at = np.isclose(g["alpha"], a) & np.isclose(g["wd"], strong)
         fit = g["fits"][(float(a), strong)]["overlap"]
-        ax.loglog(g["m"][at], g["overlap"][at], "o-", ms=3.5, lw=1, color=colors[float(a)],
-                  label=f"α={a:g}: e={fit['exponent']:.2f}")
+        ax.loglog(
+            g["m"][at],
+            g["overlap"][at],
+            "o-",
+            ms=3.5,
+            lw=1,
+            color=colors[float(a)],
+            label=f"α={a:g}: e={fit['exponent']:.2f}",
+        )
     ax.loglog(ms, 1.0 / ms, "k--", lw=1, label="1/m")
     ax.set_title(f"mean cos² of represented pairs\n(weight decay {strong:g})", fontsize=9)
     ax.set_xlabel("m")
@@ -75,8 +88,15 @@ def phase_map(g: dict):
         for i in range(len(wds)):
             for j in range(len(alphas)):
                 text = f"{values[i, j]:.2f}" + (f"\n±{err[i, j]:.2f}" if values is exp else "")
-                ax.text(j, i, text, ha="center", va="center", fontsize=6,
-                        color="white" if values[i, j] < 0.6 * vmax else "black")
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if values[i, j] < 0.6 * vmax else "black",
+                )
     fig.suptitle("strong superposition (wd < 0): e ≈ 1 for every α; weak (wd > 0): e ≈ α", fontsize=10)
     fig.tight_layout()
     return fig
