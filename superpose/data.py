@@ -1,7 +1,8 @@
 """Feature samplers (paper section 2): pure functions of (key, per-instance feature_prob).
 
-Owns: the random source (a fast counter hash or jax.random), magnitude laws, and the three sampler kinds:
-independent sparse features, correlated sets and anticorrelated sets. A sampler is a frozen dataclass with
+Owns: the random source (a fast counter hash or jax.random), magnitude laws, and the sampler kinds:
+independent sparse features, correlated sets, anticorrelated sets, and power-law frequencies (`PowerLaw`,
+p_i ~ i^-(1+alpha) with alpha read per instance, for loss-against-width scaling). A sampler is a frozen dataclass with
     sample(key, feature_prob [n], batch_size, rng) -> x [n_features, batch_size]
 where feature_prob[i] is feature i's density (the probability that x_i != 0) for every sampler, and
 optionally `check(feature_prob [instances, n])`, which Sweep calls on the host before training to reject

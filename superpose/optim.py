@@ -1,8 +1,10 @@
 """Optimizers as factories: ONE instance's optax transformation from its traced hyperparameters.
 
 Owns: the learning-rate schedule shapes of TrainConfig.schedule, and the optimizer factories a Task carries:
-AdamW (the notebook's default), Adam with a coupled L2 penalty, SGD (with momentum), and `Custom` for any
-optax optimizer that takes `learning_rate` and `weight_decay`. Does not: train (train.py) or batch.
+AdamW (the notebook's default), Adam with a coupled L2 penalty, SGD (with momentum), AdamWSigned (signed
+weight decay: a negative value pulls every feature vector's norm toward 1, Liu, Liu & Gore 2025; the optax
+term is `add_signed_decay`), and `Custom` for any optax optimizer that takes `learning_rate` and
+`weight_decay`. Does not: train (train.py) or batch.
 
 A factory is a frozen dataclass called as `factory(hyper, cfg) -> optax.GradientTransformation`. It is part
 of the static Task (so it must be hashable, and equal factories share one compile), while the learning rate
