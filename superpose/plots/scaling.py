@@ -9,6 +9,16 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
+
+from superpose.plots.core import readable_log_ticks
+
+
+def _width_ticks(ax, ms) -> None:
+    """The widths themselves as the x ticks of a log axis (no crowded minor labels)."""
+    ax.set_xticks(ms, [str(int(m)) for m in ms])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    readable_log_ticks(ax.yaxis)
 
 
 def _alpha_colors(alphas: np.ndarray):
@@ -42,6 +52,7 @@ def loss_vs_width(g: dict):
                 )
         ax.set_title(f"weight decay {d:g}", fontsize=9)
         ax.set_xlabel("m")
+        _width_ticks(ax, ms)
         ax.legend(fontsize=6, title="loss ~ m^-e", title_fontsize=6)
     axes[0].set_ylabel("loss")
     ax = axes[-1]
@@ -61,6 +72,7 @@ def loss_vs_width(g: dict):
     ax.loglog(ms, 1.0 / ms, "k--", lw=1, label="1/m")
     ax.set_title(f"mean cos² of represented pairs\n(weight decay {strong:g})", fontsize=9)
     ax.set_xlabel("m")
+    _width_ticks(ax, ms)
     ax.legend(fontsize=6)
     fig.tight_layout()
     return fig
@@ -97,6 +109,8 @@ def phase_map(g: dict):
                     fontsize=6,
                     color="white" if values[i, j] < 0.6 * vmax else "black",
                 )
-    fig.suptitle("strong superposition (wd < 0): e ≈ 1 for every α; weak (wd > 0): e ≈ α", fontsize=10)
+    fig.suptitle(
+        "published: e ≈ 1 for every α in strong superposition (wd < 0), e ≈ α in weak (wd > 0)", fontsize=10
+    )
     fig.tight_layout()
     return fig
