@@ -111,3 +111,9 @@ def test_bad_config_is_one_line():
         scaling.EXPERIMENT.make_config(False, ["widths=(8,16)"])
     with pytest.raises(ConfigError, match="below n_features"):
         scaling.EXPERIMENT.make_config(False, ["n_features=20", "widths=(8,16,32)"])
+
+
+def test_published_setting_is_one_line_of_overrides():
+    cfg = scaling.EXPERIMENT.make_config(False, [f"{k}={v}" for k, v in scaling.PUBLISHED.items()])
+    assert (cfg.n_features, cfg.n_steps, cfg.batch_size, len(cfg.widths)) == (1000, 20_000, 2048, 6)
+    assert len(cfg.alphas) * len(cfg.weight_decays) == 90

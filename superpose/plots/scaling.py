@@ -86,9 +86,9 @@ def phase_map(g: dict):
     err = np.array([[g["fits"][(float(a), float(d))]["loss"]["stderr"] for a in alphas] for d in wds])
     frac = np.array([[g["fits"][(float(a), float(d))]["fraction"] for a in alphas] for d in wds])
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
-    for ax, values, title, vmax, cmap in (
-        (axes[0], exp, "loss exponent e (loss ~ m^-e)", 1.5, "magma"),
-        (axes[1], frac, "fraction of features with norm > 1/2", 1.0, "viridis"),
+    for ax, values, title, vmax, cmap, label in (
+        (axes[0], exp, "loss exponent e (loss ~ m^-e)", 1.5, "magma", "e"),
+        (axes[1], frac, "fraction of features with norm > 1/2", 1.0, "viridis", "fraction represented"),
     ):
         im = ax.imshow(values, origin="lower", aspect="auto", vmin=0.0, vmax=vmax, cmap=cmap)
         ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas])
@@ -96,7 +96,7 @@ def phase_map(g: dict):
         ax.set_xlabel("α  (p_i ~ i^-(1+α))")
         ax.set_ylabel("weight decay")
         ax.set_title(title, fontsize=9)
-        fig.colorbar(im, ax=ax, shrink=0.85)
+        fig.colorbar(im, ax=ax, shrink=0.85, label=label)
         for i in range(len(wds)):
             for j in range(len(alphas)):
                 text = f"{values[i, j]:.2f}" + (f"\n±{err[i, j]:.2f}" if values is exp else "")
