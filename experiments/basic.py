@@ -22,6 +22,7 @@ from superpose.config import (
     sparsity_to_prob,
 )
 from superpose.lab import Experiment, main
+from superpose.lab.experiment import case_summary
 from superpose.lab.fields import count, positive, seed, sparsity, steps
 from superpose.models import Linear, ReluOutput
 from superpose.plots import basic as basic_plots
@@ -197,13 +198,7 @@ def analyze_case(key: str, sparsity: np.ndarray, arrays: dict) -> tuple[dict, li
 
 def analyze(cfg: Config, arrays: dict) -> dict:
     sparsity = np.asarray(arrays["sparsity"])
-    summary, checks = {"experiment": "basic"}, []
-    for key in case_keys(arrays):
-        numbers, case_checks = analyze_case(key, sparsity, arrays)
-        summary[key] = numbers
-        checks += case_checks
-    summary["checks"] = checks
-    return summary
+    return case_summary("basic", {key: analyze_case(key, sparsity, arrays) for key in case_keys(arrays)})
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:

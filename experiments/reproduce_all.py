@@ -36,6 +36,7 @@ ORDER = (
     "double_descent",
     "sae",
     "fact_finding",
+    "scaling",
 )
 # Experiments that reproduce nothing by themselves: the generic sweep behind `superpose sweep`.
 NOT_REPRODUCED = ("sweep",)

@@ -20,6 +20,7 @@ import numpy as np
 
 from superpose import metrics
 from superpose.lab import Experiment, main
+from superpose.lab.experiment import case_summary
 from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import uniform as uniform_plots
@@ -191,13 +192,7 @@ def analyze_case(key: str, arrays: dict, cfg: Config) -> tuple[dict, list[dict]]
 
 
 def analyze(cfg: Config, arrays: dict) -> dict:
-    summary, checks = {"experiment": "uniform"}, []
-    for key in case_keys(arrays):
-        numbers, case_checks = analyze_case(key, arrays, cfg)
-        summary[key] = numbers
-        checks += case_checks
-    summary["checks"] = checks
-    return summary
+    return case_summary("uniform", {key: analyze_case(key, arrays, cfg) for key in case_keys(arrays)})
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from superpose.plots.core import square
+
 
 def loss_vs_T(ax, T: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray, label: str) -> None:
     """Test loss (solid, with markers) and train loss (dashed, same colour) against T [sizes] on a log axis."""
@@ -40,14 +42,7 @@ def vectors_2d(ax, V: np.ndarray, title: str | None = None, color: str = "tab:bl
     for x, y in V.T:
         ax.plot([0, x], [0, y], color=color, lw=0.8, alpha=0.7)
     ax.scatter(V[0], V[1], color=color, s=6, zorder=3)
-    lim = max(float(np.abs(V).max()) * 1.1, 1e-3)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=8)
+    square(ax, max(float(np.abs(V).max()) * 1.1, 1e-3), title)
 
 
 def curves_figure(path: str, losses: list[tuple], dims: list[tuple], title: str):
