@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import superpose
 from superpose.config import ConfigError, make_hyper
 from superpose.lab import Experiment, cli, main, registry, store
 from superpose.lab.fields import Check, count, declared_check, nonnegative, positive, probability, seed, steps
@@ -372,7 +373,10 @@ def test_bad_device_counts(capsys, tmp_path, devices, fragment):
         ("importance_ratio=inf", "importance_ratio must be finite"),
         ("lr=-1e-3", "lr must be positive"),
         ("n_steps=-100", "n_steps must be a positive integer"),
-        ("n_steps=1009", "n_steps (1009) must be a multiple of the snapshot spacing (10)"),  # checked in train
+        (
+            "n_steps=1009",
+            "n_steps (1009) must be a multiple of the snapshot spacing (10)",
+        ),  # checked in train
         ("n_seeds=0", "n_seeds must be a positive integer"),
     ],
 )
@@ -432,17 +436,40 @@ def test_nan_in_one_instance_keeps_the_last_good_checkpoint(capsys, tmp_path, mo
 
     def poisoned(self, state, chunk_index):
         state, log = original(self, state, chunk_index)
-        if chunk_index == 1:  # the second of two chunks: instance 2's weights become NaN
-            params = dict(state.params, W=state.params["W"].at[2].set(jnp.nan))
+        if chunk_index == 1:  # the second of two chunks: instance 1's weights become NaN
+            params = dict(state.params, W=state.params["W"].at[1].set(jnp.nan))
             state = state._replace(params=params)
         return state, log
 
     monkeypatch.setattr(Sweep, "run_chunk", poisoned)
-    code = cli.main(["run", "intro", *INTRO_TINY, "--runs-dir", str(tmp_path)])
-    line = fails(capsys, code, "diverged in chunk 2/2", "1 of 4 instances: #2 (seed 0", "after chunk 1")
+    # One fit per density: nothing to choose from, so a diverged instance stops the run (with several fits it
+    # is marked and never kept: test_a_diverged_fit_among_several_is_marked_and_never_kept).
+    code = cli.main(["run", "intro", *INTRO_TINY, "--set", "n_seeds=1", "--runs-dir", str(tmp_path)])
+    line = fails(capsys, code, "diverged in chunk 2/2", "1 of 2 instances: #1 (seed 0", "after chunk 1")
     (run,) = store.list_runs(tmp_path)
     assert str(run.checkpoint_path("main")) in line
     ckpt = store.read_npz(run.checkpoint_path("main"))
     assert int(ckpt["next_chunk"]) == 1
     assert all(np.isfinite(v).all() for k, v in ckpt.items() if v.dtype.kind == "f")
     assert run.status() == "failed"
+
+
+def test_a_diverged_fit_among_several_is_marked_and_never_kept(capsys, tmp_path, monkeypatch):
+    original = Sweep.run_chunk
+
+    def poisoned(self, state, chunk_index):
+        state, log = original(self, state, chunk_index)
+        if chunk_index == 1:  # instance 2 (density 0.05, seed 0) diverges; seed 1 at that density does not
+            params = dict(state.params, W=state.params["W"].at[2].set(jnp.nan))
+            state = state._replace(params=params)
+        return state, log
+
+    monkeypatch.setattr(Sweep, "run_chunk", poisoned)
+    code = cli.main(["run", "intro", *INTRO_TINY, "--runs-dir", str(tmp_path)])
+    capsys.readouterr()
+    run = superpose.load_run("latest", root=tmp_path)
+    every = run.study()
+    assert every.diverged.reshape(-1).tolist() == [False, False, True, False]
+    assert np.isnan(every.final_loss.reshape(-1)[2])
+    assert every.best().kept["seed"].tolist()[1] == 1  # density 0.05 keeps the fit that did not diverge
+    assert np.isfinite(run.arrays["best_W"]).all() and code in (0, 1)
