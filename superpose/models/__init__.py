@@ -16,6 +16,7 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     base.py          xavier_normal, model_loss, weighted_mse
     autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
     mlp.py           AbsMLP (untied, computes |x|)
+    compute.py       UniversalAND (all pairwise ANDs), ResidualMLP (compressed computation, Braun et al. 2025)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from superpose.config import ConfigError
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
+from superpose.models.compute import ResidualMLP, UniversalAND
 from superpose.models.mlp import AbsMLP
 
 MODELS = {
@@ -30,6 +32,8 @@ MODELS = {
     "relu_output": ReluOutput,
     "relu_hidden": ReluHidden,
     "abs_mlp": AbsMLP,
+    "universal_and": UniversalAND,
+    "residual_mlp": ResidualMLP,
 }
 
 
@@ -58,7 +62,9 @@ __all__ = [
     "Linear",
     "ReluHidden",
     "ReluOutput",
+    "ResidualMLP",
     "TiedModel",
+    "UniversalAND",
     "get_model",
     "model_loss",
     "weighted_mse",
