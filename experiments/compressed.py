@@ -204,7 +204,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
         )
         paths.append(
             plots.relu_animation(
-                f"{out_dir}/compressed_forming_s{s[i]:g}",
+                f"{out_dir}/compressed_forming_s" + f"{s[i]:g}".replace(".", "_"),
                 XS,
                 frames,
                 arrays["snapshot_steps"],

@@ -35,6 +35,8 @@ ORDER = (
     "packing",
     "double_descent",
     "sae",
+    "universal_and",
+    "compressed",
 )
 # Experiments that reproduce nothing by themselves: the generic sweep behind `superpose sweep`.
 NOT_REPRODUCED = ("sweep",)

@@ -15,8 +15,8 @@ the same layer trained (AdamW, MSE, one fit per point) and the naive circuit (on
 them, 0 for the rest), all against d; each trained neuron's truth table on every pair measured in context
 (other inputs drawn from the input law) and classed; and the inputs in superposition (m = 20 random unit
 directions in 10 dimensions). Errors are MSE over all ANDs relative to predicting 0 (an AND is on with
-probability p^2). Settings the papers' text we could read does not give (chosen here): m, d, p, lr 3e-3,
-batch 1024, 5,000 steps. `superpose animate` shows the class map of the widest model forming.
+probability p^2). Chosen here (the papers' text we could read does not fix them): m, d, p, lr 3e-3, batch
+1024, 5,000 steps. `superpose animate` shows the class map of the widest model forming.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Config:
     weight_decay: float = nonnegative(0.0)
     n_eval: int = count(20_000)  # samples every circuit is scored on (numpy)
     n_background: int = count(256)  # backgrounds each truth table is averaged over
-    n_frames: int = count(24, minimum=0)  # weight snapshots per instance, log-spaced (0: none)
+    n_frames: int = count(24)  # weight snapshots per instance, log-spaced
     seed: int = seed(0)
 
 
@@ -73,31 +73,18 @@ def n_pairs(cfg: Config) -> int:
 def studies(cfg: Config) -> dict:
     from superpose.study import Study
 
-    config = {
-        "n_features": cfg.n_inputs,
-        "n_hidden": int(cfg.min_width),
-        "n_steps": cfg.n_steps,
-        "batch_size": cfg.batch_size,
-        "log_every": 10,
-    }
-    if cfg.n_frames:
-        config["snapshot_steps"] = snapshot_schedule(cfg.n_steps, cfg.n_frames, 10)
-    hyper = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
-    w = widths(cfg)
+    config = dict(n_features=cfg.n_inputs, n_hidden=int(cfg.min_width), n_steps=cfg.n_steps, log_every=10)
+    config.update(batch_size=cfg.batch_size, snapshot_steps=snapshot_schedule(cfg.n_steps, cfg.n_frames, 10))
+    kw = {"config": config, "root_seed": cfg.seed}
+    hyper, w = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}, widths(cfg)
+    main_axes = {"density": [cfg.density, cfg.density_high], "n_hidden": w, "seed": [0]}
     return {
-        "main": Study(
-            UniversalAND(),
-            axes={"density": [cfg.density, cfg.density_high], "n_hidden": w, "seed": [0]},
-            config=config,
-            hyper=hyper,
-            root_seed=cfg.seed,
-        ),
+        "main": Study(UniversalAND(), axes=main_axes, hyper=hyper, **kw),
         "superposed": Study(
             UniversalAND(embed_dim=cfg.embed_dim),
             axes={"n_hidden": w, "seed": [0]},
-            config=config,
             hyper={**hyper, "feature_prob": cfg.density},
-            root_seed=cfg.seed,
+            **kw,
         ),
     }
 
@@ -120,14 +107,10 @@ def train(cfg: Config, ctx) -> dict:
     arrays = {}
     for name, spec in studies(cfg).items():
         r = ctx.study(name, spec)
-        part = {
-            k: v
-            for k, v in r.to_arrays().items()
-            if not k.startswith(("W_", "b_", "snapshot_W", "snapshot_b"))
-        }
+        part = {k: v for k, v in r.to_arrays().items() if not k.startswith("snapshot_")}
         part.update(padded(r, "params", ""))
-        if cfg.n_frames:
-            part.update(padded(r, "snapshots", "snapshot_"))
+        if name == "main":  # unprefixed, where `superpose animate` looks for snapshots
+            arrays.update(padded(r, "snapshots", "snapshot_"), snapshot_steps=r.snapshot_steps)
         if "density" not in part:
             part["density"] = np.full(r.size, cfg.density)
         arrays.update({f"{name}_{k}": v for k, v in part.items()})
@@ -141,170 +124,113 @@ def trained(arrays: dict, study: str, i: int) -> dict:
 
 
 def measure(cfg: Config, arrays: dict) -> dict:
-    """Errors (MSE / p^2, and the share read wrong at threshold 1/2) of trained, construction and naive
-    circuits per width, and each trained model's class shares and density; deterministic in cfg.seed."""
+    """{setting: {"trained": [scores per d], "construction": [...], "connect": [...]}} (scores: and_scores)
+    for p = density, p = density_high and the inputs in superposition; deterministic in cfg.seed."""
     rng = np.random.default_rng(cfg.seed)
-    E = random_embedding(cfg.embed_dim, cfg.n_inputs, 0)
-    w = widths(cfg)
-    out = {"widths": w}
-    for p, tag in ((cfg.density, "low"), (cfg.density_high, "high")):
-        bits, bg = (
-            cc.sample_bits(rng, cfg.n_eval, cfg.n_inputs, p),
-            cc.sample_bits(rng, cfg.n_background, cfg.n_inputs, p),
-        )
-        q = p * p
-        out[f"{tag}_naive"] = cc.naive_and_mse(w, cfg.n_inputs, p) / q
-        rows = {
-            "trained": [],
-            "construction": [],
-            "wrong": [],
-            "construction_wrong": [],
-            "connect": [],
-            "shares": [],
-            "density": [],
-        }
-        for d in w:
-            (i,) = np.flatnonzero((np.isclose(arrays["main_density"], p)) & (arrays["main_n_hidden"] == d))
-            params = trained(arrays, "main", i)
-            err = cc.and_errors(params, bits)
-            _, c, cerr = cc.best_construction(cfg.n_inputs, int(d), bits, rng, CONNECT)
-            shares = cc.class_shares(
-                cc.truth_table_classes(cc.context_truth_tables(params["W_in"], params["b_in"], bg))
+    out = {}
+    for tag, study, p in (
+        ("low", "main", cfg.density),
+        ("high", "main", cfg.density_high),
+        ("superposed", "superposed", cfg.density),
+    ):
+        emb = random_embedding(cfg.embed_dim, cfg.n_inputs, 0) if study == "superposed" else None
+        bits, bg = (cc.sample_bits(rng, n, cfg.n_inputs, p) for n in (cfg.n_eval, cfg.n_background))
+        rows = {"trained": [], "construction": [], "connect": []}
+        for d in widths(cfg):
+            (i,) = np.flatnonzero(
+                np.isclose(arrays[f"{study}_density"], p) & (arrays[f"{study}_n_hidden"] == d)
             )
-            for k, v in (
-                ("trained", err["mse"] / q),
-                ("construction", cerr["mse"] / q),
-                ("wrong", err["wrong"]),
-                ("construction_wrong", cerr["wrong"]),
-                ("connect", c),
-                ("shares", shares),
-                ("density", cc.contribution_density(params)),
-            ):
-                rows[k].append(v)
+            made, c, _ = cc.best_construction(cfg.n_inputs, int(d), bits, rng, CONNECT, emb)
+            rows["trained"].append(cc.and_scores(trained(arrays, study, i), bits, bg, p, emb))
+            rows["construction"].append(cc.and_scores(made, bits, bg, p, emb))
+            rows["connect"].append(c)
         out[tag] = rows
-    bits = cc.sample_bits(rng, cfg.n_eval, cfg.n_inputs, cfg.density)
-    sup = {"trained": [], "construction": []}
-    for k, d in enumerate(w):
-        sup["trained"].append(
-            cc.and_errors(trained(arrays, "superposed", k), bits, E)["mse"] / cfg.density**2
-        )
-        sup["construction"].append(
-            cc.best_construction(cfg.n_inputs, int(d), bits, rng, CONNECT, E)[2]["mse"] / cfg.density**2
-        )
-    out["superposed"] = sup
+        out[f"{tag}_naive"] = cc.naive_and_mse(widths(cfg), cfg.n_inputs, p) / p**2
     return out
+
+
+def column(rows: list, key: str, classes=None) -> np.ndarray:
+    if classes:
+        return np.array([sum(r["classes"][c] for c in classes) for r in rows])
+    return np.array([r[key] for r in rows])
 
 
 def analyze(cfg: Config, arrays: dict) -> dict:
     m = measure(cfg, arrays)
-    w, low, high = m["widths"], m["low"], m["high"]
-    tr, co, nv = np.array(low["trained"]), np.array(low["construction"]), m["low_naive"]
-    sup = {k: np.array(v) for k, v in m["superposed"].items()}
+    w, low = widths(cfg), m["low"]
+    tr, co, nv = column(low["trained"], "mse"), column(low["construction"], "mse"), m["low_naive"]
+    sup = column(m["superposed"]["trained"], "mse")
+    dense, and_like = column(low["trained"], "", DENSE), column(low["trained"], "", ("AND",))
+    density, made_density = column(low["trained"], "density"), column(low["construction"], "density")
     below = w < n_pairs(cfg)
-    dense_low = [sum(s[c] for c in DENSE) for s in low["shares"]]
-    dense_high = [sum(s[c] for c in DENSE) for s in high["shares"]]
-    and_low = [s["AND"] for s in low["shares"]]
-    rows = [
+    per_width = [
         {
             "d": int(d),
-            "trained": round(float(tr[k]), 4),
-            "construction": round(float(co[k]), 4),
-            "naive": round(float(nv[k]), 4),
-            "construction_connect": low["connect"][k],
-            "trained_wrong": round(low["wrong"][k], 5),
-            "construction_wrong": round(low["construction_wrong"][k], 5),
-            "classes": {c: round(v, 3) for c, v in low["shares"][k].items()},
-            "contribution_density": round(low["density"][k], 3),
-            f"p={cfg.density_high}": {
-                "trained": round(float(high["trained"][k]), 4),
-                "naive": round(float(m["high_naive"][k]), 4),
-                "classes": {c: round(v, 3) for c, v in high["shares"][k].items()},
-                "contribution_density": round(high["density"][k], 3),
+            **{
+                f"{tag} {kind}": {k: v for k, v in m[tag][kind][j].items()}
+                for tag in ("low", "high", "superposed")
+                for kind in ("trained", "construction")
             },
-            "superposed": {
-                "trained": round(float(sup["trained"][k]), 4),
-                "construction": round(float(sup["construction"][k]), 4),
-            },
+            "naive": float(nv[j]),
+            "construction_connect": low["connect"][j],
         }
-        for k, d in enumerate(w)
+        for j, d in enumerate(w)
     ]
     fmt = lambda a: ", ".join(f"{x:.3f}" for x in a)  # noqa: E731
+    p = cfg.density
     checks = [
         {
-            "name": f"p={cfg.density}: trained beats the naive circuit at every d < m(m-1)/2",
+            "name": f"p={p}: trained beats the naive circuit at every d < m(m-1)/2",
             "passed": bool(np.all(tr[below] < nv[below])),
             "value": f"trained {fmt(tr)}; naive {fmt(nv)}",
-            "expected": "trained < naive (errors relative to predicting 0)",
+            "expected": "trained < naive (MSE / MSE of predicting 0)",
         },
         {
-            "name": f"p={cfg.density}: trained beats the hand-built construction at every d (Newgas)",
+            "name": f"p={p}: trained beats the hand-built construction at every d (Newgas)",
             "passed": bool(np.all(tr < co)),
             "value": f"trained {fmt(tr)}; construction {fmt(co)}",
             "expected": "trained < construction",
         },
         {
-            "name": f"p={cfg.density}: the trained error falls as d grows",
+            "name": f"p={p}: the trained error falls as d grows",
             "passed": bool(np.all(np.diff(tr) < 0)),
             "value": fmt(tr),
             "expected": "strictly decreasing",
         },
         {
-            "name": f"p={cfg.density}: the trained circuit is sparse, not Newgas's dense A/B/C classes",
-            "passed": bool(max(dense_low) < 0.2 and min(and_low) > 0.1),
-            "value": f"A+B+C share {fmt(dense_low)}; AND share {fmt(and_low)}",
-            "expected": "A+B+C < 0.2 and AND > 0.1 at every d",
+            "name": f"p={p}: trained neurons fall in Newgas's classes A/B/C (truth tables in context)",
+            "passed": bool(dense.min() >= 0.8 and and_like.max() < 0.05),
+            "value": f"A+B+C share {fmt(dense)}; AND-like share {fmt(and_like)}",
+            "expected": "A+B+C >= 0.8 and AND-like < 0.05 at every d",
+        },
+        {
+            "name": f"p={p}: the trained circuit is dense (neurons contribute to most outputs), the construction not",
+            "passed": bool(density.min() >= 0.4 and np.all(density >= 3 * made_density)),
+            "value": f"trained {fmt(density)}; construction {fmt(made_density)}",
+            "expected": "trained >= 0.4 and >= 3x the construction's at every d (Newgas: 1, every neuron)",
         },
         {
             "name": "inputs in superposition: trained still beats the naive circuit at every d < m(m-1)/2",
-            "passed": bool(np.all(sup["trained"][below] < nv[below])),
-            "value": f"trained {fmt(sup['trained'])}; naive {fmt(nv)}",
+            "passed": bool(np.all(sup[below] < nv[below])),
+            "value": f"trained {fmt(sup)}; naive {fmt(nv)}",
             "expected": "trained < naive",
         },
     ]
-    return {
-        "experiment": "universal_and",
-        "n_pairs": n_pairs(cfg),
-        "per_width": rows,
-        "dense_share_high_density": [round(x, 3) for x in dense_high],
-        "checks": checks,
-    }
+    return {"experiment": "universal_and", "n_pairs": n_pairs(cfg), "per_width": per_width, "checks": checks}
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:
-    m = measure(cfg, arrays)
-    w = m["widths"]
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
     plots = _plots()
-    plots.error_vs_width(
-        axes[0],
-        w,
-        {"trained": m["low"]["trained"], "construction": m["low"]["construction"], "naive": m["low_naive"]},
-        n_pairs(cfg),
-        title=f"p = {cfg.density}",
-    )
-    plots.error_vs_width(
-        axes[1],
-        w,
-        {
-            "trained": m["high"]["trained"],
-            "construction": m["high"]["construction"],
-            "naive": m["high_naive"],
-        },
-        n_pairs(cfg),
-        title=f"p = {cfg.density_high}",
-    )
-    plots.error_vs_width(
-        axes[2],
-        w,
-        {
-            "trained": m["superposed"]["trained"],
-            "construction": m["superposed"]["construction"],
-            "naive": m["low_naive"],
-        },
-        n_pairs(cfg),
-        title=f"inputs in superposition ({cfg.embed_dim}-d), p = {cfg.density}",
-    )
-    for ax in axes[:3]:
+    m, w = measure(cfg, arrays), widths(cfg)
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
+    titles = {
+        "low": f"p = {cfg.density}",
+        "high": f"p = {cfg.density_high}",
+        "superposed": f"inputs in superposition ({cfg.embed_dim}-d), p = {cfg.density}",
+    }
+    for ax, (tag, title) in zip(axes, titles.items()):
+        series = {k: column(m[tag][k], "mse") for k in ("trained", "construction")}
+        plots.error_vs_width(ax, w, {**series, "naive": m[f"{tag}_naive"]}, n_pairs(cfg), title=title)
         ax.set_yscale("log")
     i = int(
         np.flatnonzero(np.isclose(arrays["main_density"], cfg.density) & (arrays["main_n_hidden"] == w[-1]))[
@@ -343,18 +269,18 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
             [
                 cc.truth_table_classes(
                     cc.context_truth_tables(
-                        arrays["main_snapshot_W_in"][i, f, :d], arrays["main_snapshot_b_in"][i, f, :d], bg
+                        arrays["snapshot_W_in"][i, f, :d], arrays["snapshot_b_in"][i, f, :d], bg
                     )
                 )
-                for f in range(len(arrays["main_snapshot_steps"]))
+                for f in range(len(arrays["snapshot_steps"]))
             ]
         )
         paths.append(
             _plots().and_class_animation(
-                f"{out_dir}/universal_and_classes_p{p:g}",
+                f"{out_dir}/universal_and_classes_p" + f"{p:g}".replace(".", "_"),
                 frames,
                 cc.CLASSES,
-                arrays["main_snapshot_steps"],
+                arrays["snapshot_steps"],
                 arrays["main_log_steps"],
                 arrays["main_loss"][i],
                 f"d = {d}, p = {p:g}",

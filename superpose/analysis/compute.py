@@ -102,8 +102,8 @@ def truth_tables(W_in, b_in, embedding=None) -> np.ndarray:
 def truth_table_classes(tables: np.ndarray, tol: float = 0.05) -> np.ndarray:
     """[d, P] index into CLASSES of each (neuron, pair) truth table [d, P, 4] (00, 10, 01, 11).
 
-    AND: superadditive, its interaction f11 - f10 - f01 + f00 larger than the rises the two inputs give
-    alone (the construction's neurons: silent unless both are on). Otherwise, after Newgas (2025), a table
+    AND: highest on 11 and superadditive, its interaction f11 - f10 - f01 + f00 larger than the rises the
+    two inputs give alone (the construction's neurons: silent unless both are on). Otherwise, after Newgas (2025), a table
     that fires on 00 (in context: lifted by the other inputs, or by a positive bias) is A when either input
     raises it, B when one raises and the other lowers it, C when neither raises it (A is additive, B and C
     switch off: the dense circuit's nonlinearity); one silent on 00 is single when it fires on one input
@@ -116,7 +116,8 @@ def truth_table_classes(tables: np.ndarray, tol: float = 0.05) -> np.ndarray:
     up_i, up_j = f10 > f00 + eps, f01 > f00 + eps
     fires0 = f00 > eps
     interaction = f11 - f10 - f01 + f00
-    superadditive = interaction > np.maximum(f10 - f00, 0) + np.maximum(f01 - f00, 0) + eps
+    rises = np.maximum(f10 - f00, 0) + np.maximum(f01 - f00, 0)
+    superadditive = (f11 > np.maximum(f10, f01) + eps) & (interaction > rises + eps)
     cls = np.full(f00.shape, CLASSES.index("silent"))
     cls[~fires0 & ((f10 > eps) | (f01 > eps))] = CLASSES.index("single")
     cls[fires0 & ~up_i & ~up_j] = CLASSES.index("C")
@@ -132,12 +133,16 @@ def class_shares(classes: np.ndarray) -> dict:
     return {name: float(np.mean(c == k)) if c.size else 0.0 for k, name in enumerate(CLASSES)}
 
 
-def contribution_density(params: dict, embedding=None, tol: float = 0.05) -> float:
+def contribution_density(params: dict, tables=None, tol: float = 0.05) -> float:
     """Share of (neuron, output) pairs where the neuron contributes to that output: |W_out[p, k]| times the
-    neuron's largest activation on the pair's four inputs exceeds tol times the largest contribution to
-    output p. 1 is Newgas's "fully dense" circuit; a circuit of one neuron per AND gives 1/P."""
-    tables = truth_tables(params["W_in"], params["b_in"], embedding)  # [d, P, 4]
-    contrib = np.abs(np.asarray(params["W_out"], np.float64)).T * tables.max(-1)  # [d, P]
+    range of the neuron's truth table on the pair (its part that depends on the pair's two inputs; tables
+    [d, P, 4] as given, e.g. context_truth_tables, else truth_tables of the params) exceeds tol times the
+    largest contribution to output p. 1 is Newgas's "fully dense" circuit (every neuron contributes to every
+    output); one neuron per AND gives about 1/P."""
+    if tables is None:
+        tables = truth_tables(params["W_in"], params["b_in"])
+    tables = np.asarray(tables, np.float64)
+    contrib = np.abs(np.asarray(params["W_out"], np.float64)).T * (tables.max(-1) - tables.min(-1))  # [d, P]
     top = contrib.max(0, keepdims=True)
     return float(np.mean(contrib > tol * np.maximum(top, 1e-12)))
 
@@ -197,3 +202,17 @@ def context_truth_tables(W_in, b_in, background: np.ndarray, embedding=None) -> 
     rest = base[:, :, None] - bg[:, None, i] * W[None, :, i] - bg[:, None, j] * W[None, :, j]  # [n, d, P]
     wi, wj = W[:, i][None], W[:, j][None]
     return np.stack([np.maximum(rest + s, 0.0).mean(0) for s in (0.0, wi, wj, wi + wj)], axis=-1)
+
+
+def and_scores(params: dict, bits: np.ndarray, background: np.ndarray, p: float, embedding=None) -> dict:
+    """One Universal-AND circuit's numbers: mse relative to predicting 0 (mse / p^2, p^2 the chance an AND is
+    on when inputs are on with probability p), wrong (and_errors), its (neuron, pair) class shares and its
+    contribution density, both from truth tables in context."""
+    err = and_errors(params, bits, embedding)
+    tables = context_truth_tables(params["W_in"], params["b_in"], background, embedding)
+    return {
+        "mse": err["mse"] / p**2,
+        "wrong": err["wrong"],
+        "classes": class_shares(truth_table_classes(tables)),
+        "density": contribution_density(params, tables),
+    }
