@@ -65,11 +65,13 @@ class TrainConfig:
     chunk_steps: int | None = None  # steps per compiled call (None: derived); progress/checkpoints between
     snapshot_steps: tuple[int, ...] = ()  # weights are kept at these steps (multiples of steps_per_log)
     # Evaluation (sweep.py, `eval_batch_counts`): each trained model is scored on enough batches that its
-    # rarest feature is expected active eval_actives times (10,000: the loss of a sparse model is a sum of rare
-    # events, and 10,000 of them put its relative noise well under 1%), at least eval_batches and at most
+    # rarest feature is expected active eval_actives times and eval_actives samples are expected to hold two or
+    # more features at once (a sparse model's loss is a sum of rare interference events, and fits of one grid
+    # point can differ by 0.1-0.2%: on the intro grid, 200,000 such events rank them to about 0.1%, where
+    # 10,000 rarest-feature events left the loss itself 1-2% noisy), at least eval_batches and at most
     # max_eval_batches (None: n_steps // 4, so the two evaluations cost at most ~1/6 of training).
     eval_batches: int = 8
-    eval_actives: int = 10_000
+    eval_actives: int = 200_000
     max_eval_batches: int | None = None
     rng: str = "hash"  # "hash": threefry-seeded counter hash (fast); "threefry": jax.random.uniform
     unroll: int = 1  # training steps unrolled per iteration of the compiled step loop (equal up to rounding)

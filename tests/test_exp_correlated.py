@@ -1,5 +1,5 @@
 """E7 (experiments/correlated.py): the geometry tests on hand-built weights, and the --quick run end to end
-with every check asserted (quick scale, the script's QUICK: 4 set densities from 0.03 to 0.6, best of 8 fits
+with every check asserted (quick scale, the script's QUICK: 4 set densities from 0.03 to 0.6, best of 16 fits
 of 4000 steps, each fit's loss measured on 1024 batches so that best-of selects the hexagon at 0.03; the
 checks themselves are the full-scale ones)."""
 
