@@ -212,9 +212,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
                 arrays["loss"][i],
                 naive,
                 f"s = {s[i]:g}",
-                fps=options.fps,
-                fmt=options.format,
-                progress=options.progress,
+                options,
             )
         )
     return paths

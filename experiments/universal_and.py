@@ -284,9 +284,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
                 arrays["main_log_steps"],
                 arrays["main_loss"][i],
                 f"d = {d}, p = {p:g}",
-                fps=options.fps,
-                fmt=options.format,
-                progress=options.progress,
+                options,
             )
         )
     return paths

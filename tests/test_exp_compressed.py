@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from superpose.analysis import compute as cc
 from superpose.config import make_hyper
-from superpose.lab import main
+from superpose.lab import cli, main
 from superpose.lab.registry import load_experiment_module
 from superpose.models import MODELS, ResidualMLP
 from superpose.models.compute import random_embedding, residual_mixing
@@ -34,6 +34,12 @@ def test_quick_run_passes_its_checks(tmp_path: Path):
     assert len(summary["checks"]) == 3  # so that "every check passed" is not vacuous
     assert [r["mixing_scale"] for r in summary["per_scale"]] == [0.0, 1.0, 2.0]
     assert (run_dir / "compressed.png").exists()
+    # issue 20 §4: the animation, through `superpose animate`, from the stored snapshots alone
+    assert cli.main(["animate", str(run_dir), "--out", str(tmp_path / "anim"), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "anim").iterdir()) == [
+        "compressed_forming_s0.gif",
+        "compressed_forming_s1.gif",
+    ]
 
 
 def test_folded_model_equals_the_1000d_residual_model():

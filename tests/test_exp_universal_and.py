@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from superpose.analysis import compute as cc
-from superpose.lab import main
+from superpose.lab import cli, main
 from superpose.lab.registry import load_experiment_module
 from superpose.models import MODELS, UniversalAND
 from superpose.models.compute import random_embedding
@@ -34,6 +34,12 @@ def test_quick_run_passes_its_checks(tmp_path: Path):
     assert len(summary["checks"]) == 6  # so that "every check passed" is not vacuous
     assert [r["d"] for r in summary["per_width"]] == [8, 32]
     assert (run_dir / "universal_and.png").exists()
+    # issue 20 §4: the animation, through `superpose animate`, from the stored snapshots alone
+    assert cli.main(["animate", str(run_dir), "--out", str(tmp_path / "anim"), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "anim").iterdir()) == [
+        "universal_and_classes_p0_1.gif",
+        "universal_and_classes_p0_3.gif",
+    ]
 
 
 def naive_circuit(m: int, d: int) -> dict:

@@ -117,14 +117,17 @@ def _loss_panel(ax, log_steps, loss, marker_step, reference=None, label="loss"):
     ax.legend(fontsize=6)
 
 
-def _animate(path, panels: int, draw: Callable, n_frames: int, fps, fmt, progress, width=4.0):
+def _animate(path, panels: int, draw: Callable, n_frames: int, options, width=4.0):
+    """options: fps, format and progress as attributes (superpose.lab.animate.AnimateOptions); None: a GIF
+    at 12 frames per second, silent."""
     fig, axes = plt.subplots(1, panels, figsize=(width * panels, 3.2))
-    return save_animation(fig, lambda f: draw(axes, f), n_frames, path, fps=fps, fmt=fmt, progress=progress)
+    kw = {"fps": getattr(options, "fps", 12), "fmt": getattr(options, "format", "gif")}
+    return save_animation(
+        fig, lambda f: draw(axes, f), n_frames, path, progress=getattr(options, "progress", None), **kw
+    )
 
 
-def and_class_animation(
-    path, class_frames, class_names, steps, log_steps, loss, title, fps=12, fmt="gif", progress=None
-):
+def and_class_animation(path, class_frames, class_names, steps, log_steps, loss, title, options=None):
     """class_frames [k, d, P]: the (neuron x pair) class map at each snapshot step, beside the loss."""
 
     def draw(axes, f):
@@ -132,12 +135,10 @@ def and_class_animation(
         class_map(axes[0], class_frames[f], class_names, title=f"{title}: step {int(steps[f]):,}")
         _loss_panel(axes[1], log_steps, loss, steps[f])
 
-    return _animate(path, 2, draw, len(steps), fps, fmt, progress)
+    return _animate(path, 2, draw, len(steps), options)
 
 
-def relu_animation(
-    path, xs, response_frames, steps, log_steps, loss, naive, title, fps=12, fmt="gif", progress=None
-):
+def relu_animation(path, xs, response_frames, steps, log_steps, loss, naive, title, options=None):
     """response_frames [k, n, len(xs)]: the MLP's output on each feature alone at each snapshot step."""
 
     def draw(axes, f):
@@ -145,4 +146,4 @@ def relu_animation(
         relu_curves(axes[0], xs, response_frames[f], title=f"{title}: step {int(steps[f]):,}")
         _loss_panel(axes[1], log_steps, loss, steps[f], reference=naive)
 
-    return _animate(path, 2, draw, len(steps), fps, fmt, progress)
+    return _animate(path, 2, draw, len(steps), options)
