@@ -88,7 +88,8 @@ def train(cfg: Config, ctx) -> dict:
 
 
 def measure(cfg: Config, arrays: dict) -> dict:
-    """Per scale: loss / naive, (naive + the mixing's own noise) / naive, and each feature's ReLU fidelity."""
+    """Per scale: loss / naive, (naive + the mixing's own noise) / naive, each feature's ReLU fidelity, and the
+    share of the neurons' input weights in the top-d eigenvectors of the label mixing."""
     naive = cc.naive_relu_loss(cfg.n_features, cfg.n_hidden, cfg.density)
     s = np.asarray(arrays["mixing_scale"], np.float64)
     fidelity = np.stack([cc.relu_fidelity(*(arrays[k][i] for k in ARRAYS), XS) for i in range(len(s))])
@@ -99,6 +100,9 @@ def measure(cfg: Config, arrays: dict) -> dict:
         "ratio": np.asarray(arrays["final_loss"], np.float64) / naive,
         "floor": floor,
         "fidelity": fidelity,
+        "subspace": np.array(
+            [cc.mixing_subspace_share(w, arrays["mixing"], cfg.n_hidden) for w in arrays["W_in"]]
+        ),
     }
 
 
@@ -120,6 +124,7 @@ def analyze(cfg: Config, arrays: dict) -> dict:
             "naive_plus_noise_over_naive": round(float(m["floor"][i]), 4),
             "features_computed_90pct": int(np.sum(fid[i] > 0.9)),
             "median_fidelity": round(float(np.median(fid[i])), 3),
+            "input_weights_in_mixing_subspace": round(float(m["subspace"][i]), 3),
         }
         for i in range(len(s))
     ]
@@ -141,6 +146,12 @@ def analyze(cfg: Config, arrays: dict) -> dict:
             "passed": bool(np.mean(fid[i1] > 0.5) >= 0.95),
             "value": f"{int(np.sum(fid[i1] > 0.5))} of {cfg.n_features} features with ReLU fidelity > 0.5",
             "expected": ">= 95%",
+        },
+        {
+            "name": f"s = 1: the neurons read the top-{cfg.n_hidden} eigenvectors of the label mixing (Bhagat et al.)",
+            "passed": bool(m["subspace"][i1] >= 0.75),
+            "value": f"{m['subspace'][i1]:.3f} of |W_in|^2 there (s = 0: {m['subspace'][i0]:.3f})",
+            "expected": f">= 0.75 ({cfg.n_hidden / cfg.n_features:.2f} for directions that ignore the mixing)",
         },
     ]
     low = s <= 1.0 + 1e-9

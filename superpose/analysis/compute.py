@@ -216,3 +216,12 @@ def and_scores(params: dict, bits: np.ndarray, background: np.ndarray, p: float,
         "classes": class_shares(truth_table_classes(tables)),
         "density": contribution_density(params, tables),
     }
+
+
+def mixing_subspace_share(W_in, mixing, k: int) -> float:
+    """Share of ||W_in||_F^2 [d, n] in the span of the top-k eigenvectors of -M, M = mixing [n, n]: the
+    residual model's MLP must fit ReLU(x) - s M x, so -M is the mixing in its labels (Bhagat et al.'s
+    "labels ReLU(x) + M x" with their M = our -M). k/n for directions that ignore the mixing."""
+    _, V = np.linalg.eigh(-np.asarray(mixing, np.float64))
+    W = np.asarray(W_in, np.float64)
+    return float(np.sum((W @ V[:, -k:]) ** 2) / max(np.sum(W**2), 1e-300))
