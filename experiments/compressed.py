@@ -52,6 +52,12 @@ class Config:
     embed_seed: int = seed(0)  # the fixed embedding E
     seed: int = seed(0)  # root seed of training
 
+    def __post_init__(self) -> None:
+        if not np.any(np.isclose(scales(self), 1.0)):
+            raise ValueError(
+                "the mixing scales max_scale * linspace(0, 1, n_scales) must include 1 (Braun et al.)"
+            )
+
 
 QUICK = {"n_scales": 3, "n_steps": 2_000, "n_frames": 20}
 

@@ -33,6 +33,7 @@ from superpose.lab import Experiment, main
 from superpose.lab.fields import count, nonnegative, positive, probability, seed, steps
 from superpose.models import UniversalAND
 from superpose.models.compute import random_embedding
+from superpose.plots import compute as plots
 
 PARAMS = ("W_in", "b_in", "W_out", "b_out")
 CONNECT = (0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)  # wiring probabilities the construction tries
@@ -44,7 +45,7 @@ class Config:
     n_inputs: int = count(20)
     density: float = probability(0.1)  # each input's probability of being on
     density_high: float = probability(0.3)  # the denser setting, for the neuron classes
-    n_widths: int = count(4)  # d = min_width * 2^k
+    n_widths: int = count(4, minimum=2)  # d = min_width * 2^k
     min_width: int = count(8)
     embed_dim: int = count(10)  # the inputs in superposition: m directions in this many dimensions
     n_steps: int = steps(5_000)
@@ -55,6 +56,10 @@ class Config:
     n_background: int = count(256)  # backgrounds each truth table is averaged over
     n_frames: int = count(24)  # weight snapshots per instance, log-spaced
     seed: int = seed(0)
+
+    def __post_init__(self) -> None:
+        if np.isclose(self.density, self.density_high):
+            raise ValueError("density and density_high must differ (one study holds both)")
 
 
 QUICK = {"n_widths": 2, "min_width": 8, "n_steps": 2_000, "batch_size": 512, "n_frames": 12, "n_eval": 10_000}
@@ -67,7 +72,7 @@ def widths(cfg: Config) -> np.ndarray:
 
 
 def n_pairs(cfg: Config) -> int:
-    return cfg.n_inputs * (cfg.n_inputs - 1) // 2
+    return cfg.n_inputs * (cfg.n_inputs - 1) // 2  # the outputs: one AND per pair
 
 
 def studies(cfg: Config) -> dict:
@@ -220,7 +225,6 @@ def analyze(cfg: Config, arrays: dict) -> dict:
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:
-    plots = _plots()
     m, w = measure(cfg, arrays), widths(cfg)
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
     titles = {
@@ -248,12 +252,6 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     return [plots.save(fig, f"{out_dir}/universal_and.png")]
 
 
-def _plots():
-    from superpose.plots import compute
-
-    return compute
-
-
 def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
     """The (neuron x pair) class map of the widest model at each density forming over training."""
     w = widths(cfg)
@@ -276,7 +274,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
             ]
         )
         paths.append(
-            _plots().and_class_animation(
+            plots.and_class_animation(
                 f"{out_dir}/universal_and_classes_p" + f"{p:g}".replace(".", "_"),
                 frames,
                 cc.CLASSES,
