@@ -16,12 +16,11 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.config import per_feature
 from superpose.lab import Experiment, main
 from superpose.lab.fields import between, count, fraction, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import basic as basic_plots
-from superpose.study import Study
+from superpose.study import density_study
 
 SUPERPOSED = 0.1  # interference above which a represented feature counts as superposed
 
@@ -63,18 +62,7 @@ def importances(cfg: Config) -> np.ndarray:
 
 
 def train(cfg: Config, ctx) -> dict:
-    study = Study(
-        ReluOutput(),
-        axes={"density": densities(cfg), "seed": np.arange(cfg.n_seeds)},
-        config={
-            "n_features": cfg.n_features,
-            "n_hidden": cfg.n_hidden,
-            "batch_size": cfg.batch_size,
-            "n_steps": cfg.n_steps,
-        },
-        hyper={"importance": per_feature(importances(cfg)), "lr": cfg.lr},
-        root_seed=cfg.seed,
-    )
+    study = density_study(ReluOutput(), densities(cfg), cfg.n_seeds, cfg, importances(cfg))
     every = ctx.study("main", study)
     best = every.best()
     return {

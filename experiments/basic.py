@@ -19,14 +19,14 @@ import numpy as np
 from superpose import metrics
 from superpose.config import (
     geometric_importance,
-    per_feature,
     sparsity_to_prob,
 )
 from superpose.lab import Experiment, main
+from superpose.lab.experiment import case_summary
 from superpose.lab.fields import count, positive, seed, sparsity, steps
 from superpose.models import Linear, ReluOutput
 from superpose.plots import basic as basic_plots
-from superpose.study import Study
+from superpose.study import density_study
 
 MODELS = {"linear": Linear(), "relu": ReluOutput()}
 NORM_ON, NORM_OFF = 0.9, 0.1  # the linear check: top-m norms above NORM_ON, the others below NORM_OFF
@@ -113,21 +113,8 @@ def train(cfg: Config, ctx) -> dict:
         importance = geometric_importance(case.n_features, case.importance_ratio)
         arrays[f"{case.key}_importance"] = importance
         for name, model in MODELS.items():
-            study = Study(
-                model,
-                axes={
-                    "density": sparsity_to_prob(sparsity).astype(np.float32),
-                    "seed": np.arange(case.n_seeds),
-                },
-                config=dict(
-                    n_features=case.n_features,
-                    n_hidden=case.n_hidden,
-                    batch_size=case.batch_size,
-                    n_steps=case.n_steps,
-                ),
-                hyper={"importance": per_feature(importance), "lr": case.lr},
-                root_seed=cfg.seed,
-            )
+            dens = sparsity_to_prob(sparsity).astype(np.float32)
+            study = density_study(model, dens, case.n_seeds, case, importance, seed=cfg.seed)
             every = ctx.study(f"{case.key}_{name}", study)
             best = every.best()
             prefix = f"{case.key}_{name}_"
@@ -211,13 +198,7 @@ def analyze_case(key: str, sparsity: np.ndarray, arrays: dict) -> tuple[dict, li
 
 def analyze(cfg: Config, arrays: dict) -> dict:
     sparsity = np.asarray(arrays["sparsity"])
-    summary, checks = {"experiment": "basic"}, []
-    for key in case_keys(arrays):
-        numbers, case_checks = analyze_case(key, sparsity, arrays)
-        summary[key] = numbers
-        checks += case_checks
-    summary["checks"] = checks
-    return summary
+    return case_summary("basic", {key: analyze_case(key, sparsity, arrays) for key in case_keys(arrays)})
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:

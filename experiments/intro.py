@@ -15,11 +15,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics, plots
-from superpose.config import geometric_importance, per_feature, snapshot_schedule
+from superpose.config import geometric_importance, snapshot_schedule
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, seed, steps
 from superpose.models import ReluOutput
-from superpose.study import Study
+from superpose.study import Study, density_study
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,24 +46,16 @@ def densities(cfg: Config) -> np.ndarray:
 
 def study(cfg: Config) -> Study:
     """The grid: densities x seeds (the fits best() chooses among), one compiled sweep."""
-    return Study(
+    frames = snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every) if cfg.n_frames else ()
+    importance = geometric_importance(cfg.n_features, cfg.importance_ratio)
+    return density_study(
         ReluOutput(),
-        axes={"density": densities(cfg), "seed": np.arange(cfg.n_seeds)},
-        config={
-            "n_features": cfg.n_features,
-            "n_hidden": cfg.n_hidden,
-            "batch_size": cfg.batch_size,
-            "n_steps": cfg.n_steps,
-            "log_every": cfg.frame_every,
-            "snapshot_steps": snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every)
-            if cfg.n_frames
-            else (),
-        },
-        hyper={
-            "importance": per_feature(geometric_importance(cfg.n_features, cfg.importance_ratio)),
-            "lr": cfg.lr,
-        },
-        root_seed=cfg.seed,
+        densities(cfg),
+        cfg.n_seeds,
+        cfg,
+        importance,
+        log_every=cfg.frame_every,
+        snapshot_steps=frames,
     )
 
 

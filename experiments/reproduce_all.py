@@ -35,6 +35,7 @@ ORDER = (
     "packing",
     "double_descent",
     "sae",
+    "scaling",
     "universal_and",
     "compressed",
 )

@@ -20,10 +20,11 @@ import numpy as np
 
 from superpose import metrics
 from superpose.lab import Experiment, main
+from superpose.lab.experiment import case_summary
 from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import uniform as uniform_plots
-from superpose.study import Study
+from superpose.study import density_study
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,13 +85,7 @@ def train(cfg: Config, ctx) -> dict:
     arrays = {}
     for key, n, m, n_dens in cases(cfg):
         dens = densities(n_dens, cfg.density_min)
-        study = Study(
-            ReluOutput(),
-            axes={"density": dens, "seed": np.arange(cfg.n_seeds)},
-            config={"n_features": n, "n_hidden": m, "batch_size": cfg.batch_size, "n_steps": cfg.n_steps},
-            hyper={"importance": 1.0, "lr": cfg.lr},
-            root_seed=cfg.seed,
-        )
+        study = density_study(ReluOutput(), dens, cfg.n_seeds, cfg, n_features=n, n_hidden=m)
         every = ctx.study(key, study)
         best = every.best()
         arrays[f"{key}_W"] = best.params["W"]  # [n_densities, m, n]
@@ -197,13 +192,7 @@ def analyze_case(key: str, arrays: dict, cfg: Config) -> tuple[dict, list[dict]]
 
 
 def analyze(cfg: Config, arrays: dict) -> dict:
-    summary, checks = {"experiment": "uniform"}, []
-    for key in case_keys(arrays):
-        numbers, case_checks = analyze_case(key, arrays, cfg)
-        summary[key] = numbers
-        checks += case_checks
-    summary["checks"] = checks
-    return summary
+    return case_summary("uniform", {key: analyze_case(key, arrays, cfg) for key in case_keys(arrays)})
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:

@@ -23,6 +23,24 @@ class ConfigError(ValueError):
     The message is one line for the user; the `superpose` command prints it and exits with code 2."""
 
 
+def lookup(spec, registry: dict, kind: str, usable, wants: str):
+    """A registered name's new instance, or `spec` itself when `usable(spec)`; ConfigError in one line for a
+    class, None, an unknown name or an object that lacks what a `kind` needs (`wants`, in words)."""
+    known = ", ".join(sorted(registry))
+    if isinstance(spec, str):
+        try:
+            return registry[spec]()
+        except KeyError:
+            raise ConfigError(f"unknown {kind} {spec!r}; known: {known}") from None
+    if isinstance(spec, type):
+        raise ConfigError(
+            f"{kind} must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
+        )
+    if not usable(spec):
+        raise ConfigError(f"{kind} must be a name ({known}) or an object with {wants}, got {spec!r}")
+    return spec
+
+
 def _positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -79,7 +97,15 @@ class TrainConfig:
     steps_per_chunk: int = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "eval_batches", "eval_actives", "unroll"):
+        for name in (
+            "n_features",
+            "n_hidden",
+            "batch_size",
+            "n_steps",
+            "eval_batches",
+            "eval_actives",
+            "unroll",
+        ):
             _positive_int(name, getattr(self, name))
         if self.max_eval_batches is not None:
             _positive_int("max_eval_batches", self.max_eval_batches)

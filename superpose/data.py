@@ -1,7 +1,8 @@
 """Feature samplers (paper section 2): pure functions of (key, per-instance feature_prob).
 
-Owns: the random source (a fast counter hash or jax.random), magnitude laws, and the three sampler kinds:
-independent sparse features, correlated sets and anticorrelated sets. A sampler is a frozen dataclass with
+Owns: the random source (a fast counter hash or jax.random), magnitude laws, and the sampler kinds:
+independent sparse features, correlated sets, anticorrelated sets, and power-law frequencies (`PowerLaw`,
+p_i ~ i^-(1+alpha) with alpha read per instance, for loss-against-width scaling). A sampler is a frozen dataclass with
     sample(key, feature_prob [n], batch_size, rng) -> x [n_features, batch_size]
 where feature_prob[i] is feature i's density (the probability that x_i != 0) for every sampler, and
 optionally `check(feature_prob [instances, n])`, which Sweep calls on the host before training to reject
@@ -25,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from superpose.config import ConfigError
+from superpose.config import ConfigError, lookup
 
 # A density is drawn as the nearest multiple of 2**-32 (the gate word's resolution). Below 2**-26 (64 gate
 # words) that can be more than 1% off (at 2e-10, 16%): each sampler's `check` refuses it, and Sweep calls it.
@@ -149,6 +150,11 @@ def uniform_magnitude(v: jax.Array) -> jax.Array:
     return v
 
 
+def uniform_0_2_magnitude(v: jax.Array) -> jax.Array:
+    """Uniform[0, 2] (mean 1): the magnitudes of Liu, Liu & Gore (2025), x_i = Bernoulli(p_i) U[0, 2]."""
+    return 2.0 * v
+
+
 def signed_uniform_magnitude(v: jax.Array) -> jax.Array:
     """Uniform[-1, 1]: the absolute-value (computation) task's inputs."""
     return 2.0 * v - 1.0
@@ -169,6 +175,7 @@ def power_law_magnitude(v: jax.Array, exponent: float = 3.0) -> jax.Array:
 
 MAGNITUDES: dict[str, Callable[[jax.Array], jax.Array]] = {
     "uniform": uniform_magnitude,
+    "uniform_0_2": uniform_0_2_magnitude,
     "signed_uniform": signed_uniform_magnitude,
     "exponential": exponential_magnitude,
     "power_law": power_law_magnitude,
@@ -274,6 +281,48 @@ class Anticorrelated:
         return jnp.where(hit, x, 0.0).reshape(n, batch_size)
 
 
+def power_law_frequencies(n_features: int, alpha, total=1.0):
+    """[n] p_i = total * i^-(1+alpha) / sum_j j^-(1+alpha), i = 1..n (Liu, Liu & Gore 2025; their total is 1:
+    one active feature per example on average). alpha may be traced (a jax scalar) or a float (numpy result);
+    alpha = 0 is Zipf's law, and alpha < 0 flattens the law (alpha = -1: every p_i = total / n)."""
+    xp = np if isinstance(alpha, (int, float, np.floating, np.integer)) else jnp
+    rank = xp.arange(1, n_features + 1, dtype=xp.float32)
+    weights = rank ** (-(1.0 + xp.asarray(alpha, xp.float32)))
+    return total * weights / weights.sum()
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerLaw:
+    """Independent features whose densities follow a power law over their index: p_i = total i^-(1+alpha) /
+    sum_j j^-(1+alpha) (`power_law_frequencies`), active values magnitude(Uniform(0, 1)), by default
+    Uniform[0, 2] as in Liu, Liu & Gore (2025). hyper.feature_prob is not read: the law sets every density.
+
+    alpha is read per instance from hyper.extra["alpha"] (so a Study or `superpose sweep --sampler power_law
+    --axis alpha=0:1:0.25` sweeps it inside one compiled program), else `default_alpha`. Every density must
+    stay at or above MIN_FEATURE_PROB; `check_law` says so for given n and alphas (Sweep cannot: the law is
+    not in feature_prob). Evaluation uses cfg.eval_batches batches (a sampler with its own draw)."""
+
+    magnitude: str | Callable = "uniform_0_2"
+    default_alpha: float = 1.0
+    total: float = 1.0
+    extras = ("alpha",)
+
+    def alpha(self, hyper):
+        return hyper.extra.get("alpha", self.default_alpha) if hasattr(hyper, "extra") else self.default_alpha
+
+    def check_law(self, n_features: int, alphas) -> None:
+        """ConfigError when a density of the law falls outside [MIN_FEATURE_PROB, 1] for some alpha."""
+        for a in np.atleast_1d(np.asarray(alphas, np.float64)):
+            p = power_law_frequencies(n_features, float(a), self.total)
+            if not np.all(np.isfinite(p)) or p.max() > 1.0:
+                raise ConfigError(f"PowerLaw: alpha={a:g}, total={self.total:g} gives a density above 1")
+            _check_min_density(p, f"PowerLaw (alpha={a:g}, n={n_features})")
+
+    def draw(self, key, hyper, cfg) -> jax.Array:
+        p = power_law_frequencies(cfg.n_features, jnp.asarray(self.alpha(hyper), jnp.float32), self.total)
+        return Independent(self.magnitude).sample(key, p, cfg.batch_size, cfg.rng)
+
+
 def _n_sets(n: int, set_size: int) -> int:
     if set_size <= 0 or n % set_size:
         raise ConfigError(f"n_features ({n}) must be a positive multiple of set_size ({set_size})")
@@ -294,27 +343,22 @@ def draw(sampler, key, hyper, cfg) -> jax.Array:
 SAMPLERS = {
     "independent": Independent,
     "signed": lambda: Independent(magnitude="signed_uniform"),
+    "power_law": PowerLaw,
 }
-SIGNED_MAGNITUDES = {"uniform": False, "exponential": False, "power_law": False, "signed_uniform": True}
+SIGNED_MAGNITUDES = {
+    "uniform": False,
+    "uniform_0_2": False,
+    "exponential": False,
+    "power_law": False,
+    "signed_uniform": True,
+}
 
 
 def get_sampler(spec):
     """A sampler from its registered name (SAMPLERS) or a sampler instance (returned as it is); ConfigError
     for anything else (a class, None, an unknown name)."""
-    if isinstance(spec, str):
-        try:
-            return SAMPLERS[spec]()
-        except KeyError:
-            raise ConfigError(f"unknown sampler {spec!r}; known: {', '.join(sorted(SAMPLERS))}") from None
-    if isinstance(spec, type):
-        raise ConfigError(
-            f"sampler must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
-        )
-    if not (callable(getattr(spec, "sample", None)) or callable(getattr(spec, "draw", None))):
-        raise ConfigError(
-            f"sampler must be a name ({', '.join(sorted(SAMPLERS))}) or an object with sample or draw, got {spec!r}"
-        )
-    return spec
+    usable = lambda x: callable(getattr(x, "sample", None)) or callable(getattr(x, "draw", None))  # noqa: E731
+    return lookup(spec, SAMPLERS, "sampler", usable, "sample or draw")
 
 
 def produces_signed(sampler) -> bool | None:

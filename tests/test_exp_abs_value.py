@@ -1,5 +1,7 @@
-"""E11 (experiments/abs_value.py): the --quick run end to end with its checks asserted, and the neuron
-classifier and the asymmetric-superposition detector on hand-built weights.
+"""E11 (experiments/abs_value.py): the --quick run end to end with its checks asserted, and analyze() on
+hand-built models: the paper's picture passes; a model that never superposes, untrained weights and a model
+whose importance order is reversed fail the checks that should see them. The neuron classes and the motif
+detector themselves: tests/test_analysis_motifs.py.
 
 Quick scale (stated in the script's QUICK): n=3, m=6 best of 2; n=40, m=16 at densities 1, 0.025, 0.0025,
 best of 2 for 3,000 steps; 90% of alive neurons monosemantic at density 1 (full scale: 95%), every other
@@ -11,12 +13,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jax
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
 
 from superpose.lab import main
 from superpose.lab.registry import load_experiment_module
+from superpose.models import AbsMLP
 
 E = load_experiment_module("abs_value")
 
@@ -32,7 +34,7 @@ def test_quick_run_passes_its_checks(tmp_path: Path):
     assert (run_dir / "abs_value.png").exists() and (run_dir / "abs_value_motif.png").exists()
 
 
-# --- hand-built weights -----------------------------------------------------------------------------------
+# --- the checks on hand-built models ------------------------------------------------------------------------
 
 
 def ideal_abs(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,113 +43,17 @@ def ideal_abs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([eye, -eye]), np.concatenate([eye, eye], axis=1)
 
 
-def motif_model(input_weights=(2.0, -0.5), output_weights=(0.5, 2.0), inhibit: float = -3.0):
-    """Features 0 (i) and 1 (j) in asymmetric superposition on neuron 0, inhibitor neuron 1 (fires on x_0 > 0,
-    writes `inhibit` onto y_1), the mirror neuron 2 for the opposite signs with its inhibitor 3, and
-    monosemantic neurons 4, 5 for feature 2. W1 [6, 3], W2 [3, 6]."""
+def motif_model():
+    """The paper's motif on features 0 (i) and 1 (j) with its inhibitor, mirrored for the other signs, and
+    monosemantic neurons 4, 5 for feature 2 (tests/test_analysis_motifs.py builds it too). W1 [6, 3]."""
     W1, W2 = np.zeros((6, 3)), np.zeros((3, 6))
-    (wi, wj), (vi, vj) = input_weights, output_weights
-    W1[0, :2], W2[:2, 0] = (wi, wj), (vi, vj)
-    W1[1, 0], W2[1, 1] = 1.0, inhibit
-    W1[2, :2], W2[:2, 2] = (-wi, -wj), (vi, vj)
-    W1[3, 0], W2[1, 3] = -1.0, inhibit
+    W1[0, :2], W2[:2, 0] = (2.0, -0.5), (0.5, 2.0)
+    W1[1, 0], W2[1, 1] = 1.0, -3.0
+    W1[2, :2], W2[:2, 2] = (-2.0, 0.5), (0.5, 2.0)
+    W1[3, 0], W2[1, 3] = -1.0, -3.0
     W1[4, 2], W2[2, 4] = 1.0, 1.0
     W1[5, 2], W2[2, 5] = -1.0, 1.0
     return W1, W2
-
-
-def test_classifier_separates_monosemantic_polysemantic_and_dead_neurons():
-    W1 = np.array(
-        [
-            [3.0, 0.1, 0.0, 0.0],  # monosemantic (share 0.999)
-            [0.0, -1.0, 0.2, 0.0],  # monosemantic, negative side (share 0.96)
-            [1.0, 0.8, 0.0, 0.0],  # polysemantic (0.61), not highly
-            [0.5, 0.5, -0.5, 0.5],  # highly polysemantic (0.25)
-            [1.0, 0.0, 0.0, 0.0],  # dead: no output
-        ]
-    )
-    W2 = np.ones((4, 5))
-    W2[:, 4] = 0.0
-    c = E.classify_neurons(W1, W2)
-    assert c["alive"].tolist() == [True, True, True, True, False]
-    assert c["main"][:3].tolist() == [0, 1, 0]
-    assert c["monosemantic"].tolist() == [True, True, False, False, False]
-    assert c["highly_polysemantic"].tolist() == [False, False, False, True, False]
-    assert E.sides(W1, W2).tolist() == [[1, 0], [0, 1], [0, 0], [0, 0]]
-
-
-def test_the_exact_abs_network_has_one_neuron_per_side():
-    W1, W2 = ideal_abs(3)
-    assert E.sides(W1, W2).tolist() == [[1, 1]] * 3
-    assert E.find_motifs(W1, W2) == []
-    R1, R2 = E.rescale(3.0 * W1, W2 / 3.0)
-    np.testing.assert_allclose(R1, W1)
-    np.testing.assert_allclose(R2, W2)
-
-
-def test_detector_finds_the_hand_built_motif():
-    W1, W2 = motif_model()
-    found = E.find_motifs(W1, W2)
-    assert [(m.neuron, m.strong, m.weak, m.inhibitors) for m in found] == [(0, 0, 1, (1,)), (2, 0, 1, (3,))]
-    assert found[0].input_ratio == 4.0 and found[0].output_ratio == 4.0
-    assert found[0].cancelled == 0.75  # 3 |1| / (2 |2|)
-
-
-def test_detector_rejects_equal_weights_a_missing_or_weak_inhibitor_and_the_wrong_side():
-    assert E.find_motifs(*motif_model(input_weights=(1.0, -1.0), output_weights=(1.0, 1.0))) == []
-    assert (
-        E.find_motifs(*motif_model(input_weights=(2.0, -0.5), output_weights=(1.0, 1.0))) == []
-    )  # no reciprocity
-    assert E.find_motifs(*motif_model(inhibit=0.0)) == []
-    assert E.find_motifs(*motif_model(inhibit=-1.0)) == []  # cancels 1/4 of the leak, under MOTIF_CANCEL
-    W1, W2 = motif_model()
-    W1[1, 0] = -1.0  # inhibitor 1 now fires on x_0 < 0: the mirror neuron 2's side, not neuron 0's
-    W1[3], W2[:, 3] = 0.0, 0.0
-    assert [(m.neuron, m.inhibitors) for m in E.find_motifs(W1, W2)] == [(2, (1,))]
-
-
-@given(
-    perm=st.permutations(list(range(6))),
-    log_alpha=st.lists(st.floats(-2.0, 2.0), min_size=6, max_size=6),
-)
-def test_results_do_not_depend_on_neuron_order_or_alpha_rescaling(perm, log_alpha):
-    perm, alpha = np.asarray(perm), np.exp(np.asarray(log_alpha))
-    W1, W2 = motif_model()
-    W1[4, 0] = 0.2  # a slightly polysemantic neuron, so the classes are not all alike
-    P1, P2 = (W1 * alpha[:, None])[perm], (W2 / alpha[None, :])[:, perm]
-    before, after = E.classify_neurons(W1, W2), E.classify_neurons(P1, P2)
-    for key in before:
-        np.testing.assert_allclose(after[key], before[key][perm], rtol=1e-9)
-    assert E.sides(P1, P2).tolist() == E.sides(W1, W2).tolist()
-
-    def canonical(motifs, neuron_ids):
-        return sorted(
-            (
-                int(neuron_ids[m.neuron]),
-                m.strong,
-                m.weak,
-                tuple(sorted(int(neuron_ids[c]) for c in m.inhibitors)),
-            )
-            for m in motifs
-        )
-
-    moved = E.find_motifs(P1, P2)
-    assert canonical(moved, perm) == canonical(E.find_motifs(W1, W2), np.arange(6))
-    for m in moved:
-        assert (
-            np.isclose(m.input_ratio, 4.0)
-            and np.isclose(m.output_ratio, 4.0)
-            and np.isclose(m.cancelled, 0.75)
-        )
-
-
-def test_spearman_handles_ties_and_sign():
-    assert E.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
-    assert np.isclose(E.spearman([1, 2, 3, 4], [4, 3, 3, 1]), -E.spearman([1, 2, 3, 4], [1, 3, 3, 4]))
-    assert np.isnan(E.spearman([1, 2, 3], [5, 5, 5]))
-
-
-# --- the checks on hand-built models ------------------------------------------------------------------------
 
 
 def sweep_arrays(models: list[tuple[np.ndarray, np.ndarray]], density, importance) -> dict:
@@ -161,15 +67,13 @@ def sweep_arrays(models: list[tuple[np.ndarray, np.ndarray]], density, importanc
         "small_W2": small_W2,
         "small_final_loss": np.zeros(1),
         "density": np.asarray(density, np.float32),
-        "instance_density": np.asarray(density, np.float32),
         "importance": np.asarray(importance),
-        "W1": W1,
-        "W2": W2,
+        "W1": W1[:, None],
+        "W2": W2[:, None],
         "best_W1": W1,
         "best_W2": W2,
         "best_b": np.zeros((k, W1.shape[2])),
-        "final_loss": np.full(k, 1e-5),
-        "best_index": np.arange(k),
+        "best_final_loss": np.full(k, 1e-5),
     }
 
 
@@ -201,3 +105,35 @@ def test_analysis_accepts_the_paper_picture_and_rejects_a_model_that_never_super
     bad = E.analyze(cfg, sweep_arrays(flat, density, importance))
     passed = {c["name"].split(":")[0]: c["passed"] for c in bad["checks"]}
     assert [p for p in passed.values()] == [True, True, False, False, False, False, True], passed
+
+
+def test_analysis_rejects_untrained_weights():
+    """AbsMLP's initial weights at every density, and at n=3, m=6: no side neurons, no monosemantic layer,
+    no motif: the small-model, dense, intermediate and motif checks fail."""
+    density, importance = [1.0, 0.3, 0.03, 0.001], 0.8 ** np.arange(12)
+    init = lambda k, n, m: {  # noqa: E731
+        p: np.asarray(v, np.float64) for p, v in AbsMLP().init(jax.random.key(k), n, m).items()
+    }
+    models = [(p["W1"], p["W2"]) for p in (init(k, 12, 12) for k in range(4))]
+    arrays = sweep_arrays(models, density, importance)
+    small = init(9, 3, 6)
+    arrays.update(small_W1=small["W1"], small_W2=small["W2"])
+    passed = {
+        c["name"].split(":")[0]: c["passed"] for c in E.analyze(E.EXPERIMENT.make_config(), arrays)["checks"]
+    }
+    assert not any(v for k, v in passed.items() if "dense" in k or "intermediate" in k or "found" in k), (
+        passed
+    )
+
+
+def test_the_intermediate_check_fails_when_importance_order_is_reversed():
+    """The paper-like model with the most important features' neurons swapped onto the least important (a
+    feature permutation i -> n-1-i at every density): the intermediate-density rank check fails, the
+    class counts, which do not see importance, still pass."""
+    rng = np.random.default_rng(0)
+    density, importance = [1.0, 0.3, 0.03, 0.001], 0.8 ** np.arange(12)
+    flipped = [(W1[:, ::-1], W2[::-1]) for W1, W2 in paper_like(rng)]
+    checks = E.analyze(E.EXPERIMENT.make_config(), sweep_arrays(flipped, density, importance))["checks"]
+    passed = {c["name"].split(":")[0]: c["passed"] for c in checks}
+    assert not passed["intermediate densities"], passed
+    assert passed["the polysemantic fraction rises as density falls"]

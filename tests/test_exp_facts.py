@@ -1,5 +1,7 @@
-"""experiments/facts.py and superpose/facts.py: the --quick mode end to end with its checks asserted, and the
-pieces each check rests on, on hand-built inputs (so each can fail).
+"""experiments/facts.py and superpose/facts.py (with superpose/models/facts.py, superpose/analysis/facts.py and
+superpose/analysis/capacity.py behind it): the --quick mode end to end with its checks asserted, a wrong model
+(the readout shuffled) failing the checks that read training, and the pieces each check rests on, on
+hand-built inputs (so each can fail).
 
 Quick-scale settings (the script's QUICK): two 32-class cells (d = m = 12 and 24) at 6 values of N, one seed,
 2,000 steps; the linear memory at d = 16; no N-class cells and no width sweep (each sweep compiles once).
@@ -8,10 +10,7 @@ The checks are the full-scale ones.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -23,17 +22,23 @@ from superpose import facts
 from superpose.config import ConfigError, make_hyper
 from superpose.lab import main, store
 from superpose.lab.animate import AnimateOptions, animate_run
+from superpose.lab.registry import load_experiment_module
 
-ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("experiments.facts", ROOT / "experiments" / "facts.py")
-facts_exp = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = facts_exp
-spec.loader.exec_module(facts_exp)
+facts_exp = load_experiment_module("facts")
 
 
-def test_facts_quick_checks_pass(tmp_path):
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """(exit code, summary path, results) of one --quick run, shared by the tests below."""
+    tmp_path = tmp_path_factory.mktemp("facts")
     code = main(facts_exp.EXPERIMENT, ["--quick", "--quiet", "--runs-dir", str(tmp_path)])
     (summary_path,) = tmp_path.glob("facts/*/summary.json")
+    results = np.load(summary_path.parent / "results.npz")
+    return code, summary_path, {k: results[k] for k in results.files}
+
+
+def test_facts_quick_checks_pass(quick, tmp_path):
+    code, summary_path, _ = quick
     summary = json.loads(summary_path.read_text())
     failed = [c for c in summary["checks"] if not c["passed"]]
     assert code == 0 and not failed, failed
@@ -52,6 +57,31 @@ def test_facts_quick_checks_pass(tmp_path):
     # `superpose animate RUN`: fact storage forming, from the stored snapshots alone
     (gif,) = animate_run(store.Run(summary_path.parent), tmp_path, AnimateOptions(fps=4))
     assert gif.name == "facts_forming.gif" and gif.stat().st_size > 0
+
+
+def test_analysis_fails_for_models_whose_readout_is_shuffled(quick):
+    """Every trained model's output weights scrambled (W_out's neurons, the linear memory's rows, permuted):
+    nothing is stored, so every capacity is a bound at the bottom of its range and the capacity, constant and
+    superposition checks fail; the hand-built model's two checks, which train nothing, still pass."""
+    arrays = dict(quick[2])
+    rng = np.random.default_rng(0)
+    for key in [k for k in arrays if k.endswith(("_W_out", "_W")) and not k.startswith("snapshot_")]:
+        W = arrays[key]
+        arrays[key] = (
+            W[..., rng.permutation(W.shape[-1])]
+            if key.endswith("_W_out")
+            else W[:, rng.permutation(W.shape[1])]
+        )
+    checks = facts_exp.analyze(facts_exp.EXPERIMENT.make_config(quick=True), arrays)["checks"]
+    passed = {c["name"].split(":")[0]: c["passed"] for c in checks}
+    assert passed == {
+        "hand-built AND model exact with orthonormal tokens": True,
+        "hand-built AND model loses accuracy to interference as d shrinks": True,
+        "32 classes": False,
+        "and32": False,
+        "linear": False,
+        "superposition at capacity": False,
+    }, checks
 
 
 # --- the hand-built AND model ----------------------------------------------------------------------------
@@ -115,7 +145,7 @@ def test_the_tables_of_the_experiment_share_their_names():
     cfg = facts_exp.Config()
     for setting, d, m in facts_exp.cells(cfg):
         if setting != "linear":
-            n = int(facts_exp.candidates(cfg, setting, d, m)[-1])
+            n = int(facts.candidates(setting, d, m, cfg.search_low, cfg.search_high, cfg.facts_per_name)[-1])
             for s in range(cfg.n_seeds):
                 assert_no_name_decides_alone(facts_exp.cell_table(cfg, setting, d, m, s, n), 4)
 
@@ -289,8 +319,8 @@ def test_capacity_flags_a_search_range_that_misses():
 def test_published_facts_inverts_the_published_fits():
     for setting in ("and32", "andN", "linear"):
         x = np.array([100.0, 1000.0, 5000.0])
-        n = facts_exp.published_facts(setting, x)
-        fit = facts_exp.PUBLISHED[setting]
+        n = facts.published_facts(setting, x)
+        fit = facts.PUBLISHED[setting]
         np.testing.assert_allclose(fit["constant"] * n * (np.log(n) if fit["log_n"] else 1.0), x, rtol=1e-9)
 
 

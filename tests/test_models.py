@@ -189,7 +189,7 @@ def test_registry_names_the_paper_models():
         np.testing.assert_array_equal(np.asarray(model.target(x)), x)  # autoencoders
     signed = np.array([[-0.5, 0.25]], np.float32)
     np.testing.assert_array_equal(np.asarray(models.get_model("abs_mlp").target(signed)), [[0.5, 0.25]])
-    assert set(models.MODELS) == {*expected, "abs_mlp", "universal_and", "residual_mlp"}  # the last two: issue 20
+    assert {*expected, "abs_mlp"} <= set(models.MODELS)  # and the families other files register
     with pytest.raises(ValueError, match="unknown model"):
         models.get_model("relu_everything")
 

@@ -297,6 +297,15 @@ class Context:
         return StudyResult.build(study, done)
 
 
+def case_summary(experiment: str, cases: dict) -> dict:
+    """The summary of an experiment made of cases: {case key: (numbers, checks)} -> {"experiment", each
+    case's numbers under its key, "checks": every case's checks in order}."""
+    summary = {"experiment": experiment}
+    summary.update({key: numbers for key, (numbers, _) in cases.items()})
+    summary["checks"] = [check for _, checks in cases.values() for check in checks]
+    return summary
+
+
 def format_checks(summary: dict) -> str:
     lines = []
     for check in summary.get("checks", []):

@@ -16,22 +16,32 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     base.py          xavier_normal, model_loss, weighted_mse
     autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
     mlp.py           AbsMLP (untied, computes |x|)
+    packing.py       Packing (N unit vectors pushed apart by a penalty on their cosines; NoData)
+    memorization.py  SparseReluOutput (ReluOutput on a stored set of sparse points, full batch; StoredSet)
+    facts.py         FactMLP, LinearMemory (fact lookup over frozen token embeddings; FullTable, fact tables)
     compute.py       UniversalAND (all pairwise ANDs), ResidualMLP (compressed computation, Braun et al. 2025)
 """
 
 from __future__ import annotations
 
-from superpose.config import ConfigError
+from superpose.config import lookup
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
 from superpose.models.compute import ResidualMLP, UniversalAND
+from superpose.models.facts import FactMLP, FullTable, LinearMemory
+from superpose.models.memorization import SparseReluOutput, StoredSet
 from superpose.models.mlp import AbsMLP
+from superpose.models.packing import NoData, Packing
 
 MODELS = {
     "linear": Linear,
     "relu_output": ReluOutput,
     "relu_hidden": ReluHidden,
     "abs_mlp": AbsMLP,
+    "packing": Packing,
+    "sparse_relu_output": SparseReluOutput,
+    "fact_mlp": FactMLP,
+    "linear_memory": LinearMemory,
     "universal_and": UniversalAND,
     "residual_mlp": ResidualMLP,
 }
@@ -40,28 +50,23 @@ MODELS = {
 def get_model(spec):
     """A model from its registered name (MODELS) or a model instance (returned as it is); ConfigError for
     anything else (a class, None, an unknown name)."""
-    if isinstance(spec, str):
-        try:
-            return MODELS[spec]()
-        except KeyError:
-            raise ConfigError(f"unknown model {spec!r}; known: {', '.join(sorted(MODELS))}") from None
-    if isinstance(spec, type):
-        raise ConfigError(
-            f"model must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
-        )
-    if not all(callable(getattr(spec, f, None)) for f in ("init", "apply")):
-        raise ConfigError(
-            f"model must be a name ({', '.join(sorted(MODELS))}) or an object with init and apply, got {spec!r}"
-        )
-    return spec
+    usable = lambda x: all(callable(getattr(x, f, None)) for f in ("init", "apply"))  # noqa: E731
+    return lookup(spec, MODELS, "model", usable, "init and apply")
 
 
 __all__ = [
     "MODELS",
     "AbsMLP",
+    "FactMLP",
+    "FullTable",
     "Linear",
+    "LinearMemory",
+    "NoData",
+    "Packing",
     "ReluHidden",
     "ReluOutput",
+    "SparseReluOutput",
+    "StoredSet",
     "ResidualMLP",
     "TiedModel",
     "UniversalAND",

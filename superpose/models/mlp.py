@@ -24,18 +24,22 @@ class AbsMLP:
     The output layer starts alive: W2 = |Xavier-normal| and b = output_bias (0.1). From a zero bias and signed
     W2, sparse models stall near half the zero-prediction loss (measured for n=100, m=40 at every density
     <= 0.1): outputs whose pre-activation starts negative never receive a gradient through their ReLU.
+    live_outputs=False restores the plain init (W2 Xavier-normal, b = 0), to show that stall.
     """
 
     output_bias: float = 0.1
+    live_outputs: bool = True
     inputs = "signed"  # what the task needs: x with both signs
 
     def init(self, key, n_features: int, n_hidden: int) -> dict:
-        """W1 [n_hidden, n_features] Xavier-normal, W2 [n_features, n_hidden] |Xavier-normal|, b = output_bias."""
+        """W1 [n_hidden, n_features] Xavier-normal, W2 [n_features, n_hidden] |Xavier-normal|, b = output_bias
+        (live_outputs=False: W2 Xavier-normal, b = 0)."""
         k1, k2 = jax.random.split(key)
+        W2 = xavier_normal(k2, (n_features, n_hidden))
         return {
             "W1": xavier_normal(k1, (n_hidden, n_features)),
-            "W2": jnp.abs(xavier_normal(k2, (n_features, n_hidden))),
-            "b": jnp.full((n_features,), self.output_bias, jnp.float32),
+            "W2": jnp.abs(W2) if self.live_outputs else W2,
+            "b": jnp.full((n_features,), self.output_bias if self.live_outputs else 0.0, jnp.float32),
         }
 
     def default_sampler(self):

@@ -2,8 +2,8 @@
 
 Owns: the paper's neuron plots (each hidden neuron drawn as its input weights over features, stacked bars
 coloured by feature importance), small annotated weight tables (the n=3 model, one asymmetric-superposition
-motif) and the per-density summary lines. Does not: train, rescale or classify neurons (the experiment
-script does; these functions draw the arrays they are given).
+motif) and the per-density summary lines, and the experiment's two figures built from them. Does not: train,
+rescale or classify neurons (superpose.analysis.motifs does; these functions draw the arrays they are given).
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import numpy as np
 
 from superpose.plots.core import IMPORTANCE_CMAP, save
 
-__all__ = ["importance_colors", "neuron_bars", "save", "summary_lines", "weight_table"]
+__all__ = [
+    "importance_colors",
+    "motif_figure",
+    "neuron_bars",
+    "neurons_figure",
+    "save",
+    "summary_lines",
+    "weight_table",
+]
 
 
 def importance_colors(importance: np.ndarray) -> np.ndarray:
@@ -99,3 +107,77 @@ def summary_lines(
     ax.legend(fontsize=6, frameon=False)
     if title:
         ax.set_title(title, fontsize=8)
+
+
+def neurons_figure(
+    path: str,
+    small: tuple[np.ndarray, np.ndarray, np.ndarray],
+    density: np.ndarray,
+    fractions: dict[str, np.ndarray],
+    motifs_per_model: np.ndarray,
+    bars: list[np.ndarray],
+    importance: np.ndarray,
+    n_hidden: int,
+):
+    """E11's figure: top, the small model's W1 and W2^T as tables (small = (neuron ids [m], W1 [m, n], W2
+    [n, m]) in display order, rescaled) and each class's fraction of alive neurons against density (with the
+    motifs per model, dashed, on a twin axis); below, one neuron_bars panel per density (bars [densities] of
+    rescaled W1 [m, n] in display order). Returns the saved path."""
+    k = len(density)
+    fig = plt.figure(figsize=(max(8.0, 1.35 * k), 7.2))
+    grid = fig.add_gridspec(2, k, height_ratios=[1.0, 2.6], hspace=0.35, wspace=0.15)
+    top = grid[0, :].subgridspec(1, 3, width_ratios=[1.0, 1.0, 2.2], wspace=0.35)
+    ids, R1, R2 = small
+    n_small = R1.shape[1]
+    rows = [f"h{j}" for j in ids]
+    feats = [f"x{i}" for i in range(n_small)]
+    weight_table(
+        fig.add_subplot(top[0]), R1, rows, feats, title=f"n={n_small}, m={len(ids)}: $W_1$ (rescaled)"
+    )
+    weight_table(fig.add_subplot(top[1]), R2.T, rows, [f"y{i}" for i in range(n_small)], title="$W_2^T$")
+    ax = fig.add_subplot(top[2])
+    summary_lines(
+        ax,
+        density,
+        fractions,
+        "fraction of alive neurons",
+        title=f"n={len(importance)}, m={n_hidden}: neuron classes (best of seeds)",
+    )
+    ax.set_ylim(-0.03, 1.03)
+    twin = ax.twinx()
+    twin.plot(density, motifs_per_model, color="0.4", ls="--", marker="s", ms=3, lw=1)
+    twin.set_ylabel("asymmetric motifs per model (dashed)", fontsize=7)
+    twin.tick_params(labelsize=6)
+    colors = importance_colors(importance)
+    for j in range(k):
+        ax = fig.add_subplot(grid[1, j])
+        neuron_bars(ax, bars[j], colors, title=f"1-S = {density[j]:g}")
+        ax.set_xlabel("input weight", fontsize=7)
+        if j == 0:
+            ax.set_ylabel("neurons (one bar each)", fontsize=7)
+    fig.suptitle(
+        "Absolute value in superposition: each row a neuron's input weights (largest |w| = 1), coloured by\n"
+        "feature importance (yellow = most); neurons sorted by their main feature's importance",
+        fontsize=9,
+    )
+    return save(fig, path)
+
+
+def motif_figure(path: str, inputs, outputs, rows: list[str], feats: list[int], title: str | None):
+    """One asymmetric-superposition motif as two tables: input weights [2, 2] (rows: the asymmetric neuron
+    and its inhibitor; columns: features `feats`) and output weights [2, 2] (features x neurons). With
+    title None, a blank figure saying that no motif was found. Returns the saved path."""
+    fig, axes = plt.subplots(1, 2, figsize=(6.4, 2.4))
+    if title is None:
+        for ax in axes:
+            ax.axis("off")
+        axes[0].text(0.0, 0.5, "no asymmetric superposition motif found", fontsize=9)
+        return save(fig, path)
+    weight_table(axes[0], inputs, rows, [f"x{i}" for i in feats], title="input weights $W_1$")
+    weight_table(
+        axes[1], np.asarray(outputs).T, rows, [f"y{i}" for i in feats], title="output weights $W_2^T$"
+    )
+    axes[1].set_yticks([])
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()  # room for the row names and the two-line title inside the canvas
+    return save(fig, path)

@@ -32,7 +32,11 @@ def features_2d_colored(
     for i in range(n):
         ax.plot([0, W[0, i]], [0, W[1, i]], color=colors[i], lw=2, ls=styles[i])
         ax.scatter([W[0, i]], [W[1, i]], color=colors[i], s=12, zorder=3)
-    lim = lim if lim is not None else max(1.2, float(np.abs(W).max()) * 1.1)
+    square(ax, lim if lim is not None else max(1.2, float(np.abs(W).max()) * 1.1), title, title_size)
+
+
+def square(ax, lim: float, title: str | None = None, title_size: float = 8) -> None:
+    """An unticked square panel [-lim, lim]^2 with equal aspect, for vectors drawn from the origin."""
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")

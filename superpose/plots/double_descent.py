@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from superpose.plots.core import square
+
 
 def loss_vs_T(ax, T: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray, label: str) -> None:
     """Test loss (solid, with markers) and train loss (dashed, same colour) against T [sizes] on a log axis."""
@@ -40,11 +42,40 @@ def vectors_2d(ax, V: np.ndarray, title: str | None = None, color: str = "tab:bl
     for x, y in V.T:
         ax.plot([0, x], [0, y], color=color, lw=0.8, alpha=0.7)
     ax.scatter(V[0], V[1], color=color, s=6, zorder=3)
-    lim = max(float(np.abs(V).max()) * 1.1, 1e-3)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=8)
+    square(ax, max(float(np.abs(V).max()) * 1.1, 1e-3), title)
+
+
+def curves_figure(path: str, losses: list[tuple], dims: list[tuple], title: str):
+    """The experiment's main figure: test (solid) and train (dashed) loss against T, one line per label
+    (losses: [(label, T, train_loss, test_loss)]), and one panel per m of each data point's and feature's
+    dimensionality (dims: [(m, T [k], feature_dims [k][n], data_dims [k][T])]). Returns the saved path."""
+    import matplotlib.pyplot as plt
+
+    from superpose.plots.core import save
+
+    fig, axes = plt.subplots(1, 1 + len(dims), figsize=(4.6 * (1 + len(dims)), 3.6))
+    for label, T, train, test in losses:
+        loss_vs_T(axes[0], T, train, test, label=label)
+    axes[0].set_title(title, fontsize=8)
+    for ax, (m, T, feature_dims, data_dims) in zip(axes[1:], dims):
+        dimensionality_vs_T(ax, T, feature_dims, data_dims, m)
+        ax.set_title(f"m={m}: dimensionality of each data point and feature", fontsize=8)
+    fig.tight_layout()  # keeps the x labels inside the canvas
+    return save(fig, path)
+
+
+def geometry_figure(path: str, panels: list[tuple]):
+    """Columns of 2-D vectors, one per training-set size (panels: [(T, H [2, T] the training points' hidden
+    vectors, W [2, n] the features)]): the points above, the features below. Returns the saved path."""
+    import matplotlib.pyplot as plt
+
+    from superpose.plots.core import save
+
+    fig, axes = plt.subplots(2, len(panels), figsize=(2.5 * len(panels), 5.2), squeeze=False)
+    for c, (T, H, W) in enumerate(panels):
+        vectors_2d(axes[0, c], H, title=f"T={T}: training points h = Wx")
+        vectors_2d(axes[1, c], W, title=f"T={T}: features W_i", color="tab:red")
+    fig.suptitle(
+        "memorising (small T) -> features (large T); each panel scaled to its longest vector", fontsize=9
+    )
+    return save(fig, path)

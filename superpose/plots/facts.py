@@ -1,8 +1,8 @@
 """Figures of facts stored in an MLP (experiments/facts.py): capacity against parameters, how facts share
 neurons, AND-ness across widths, the hand-built AND model under interference, and fact storage forming.
 
-Owns: drawing those from numpy arrays on a given `ax`, and the forming animation's frames.
-Does not: compute anything beyond what a picture needs (superpose.facts and the experiment do). Never jax.
+Owns: drawing those from numpy arrays on a given `ax`, the forming animation's frames, and the two figures.
+Does not: compute anything beyond what a picture needs (superpose.analysis.facts and the experiment do). Never jax.
 """
 
 from __future__ import annotations
@@ -223,3 +223,99 @@ def forming_stages(
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"step {int(steps[k]):,}: {acc[k]:.0%}", fontsize=7)
+
+
+def facts_figure(
+    path: str, series, curves, threshold: float, handbuilt: tuple, inner: dict | None, widths, titles
+):
+    """The experiment's six panels: capacity against parameters (series, capacity_axes), accuracy around the
+    published N (curves, accuracy_curves), the hand-built model under interference (handbuilt: dims, acc
+    [dims, seeds], orthonormal dim, orthonormal accuracy), the margin shares and neurons per fact of the model
+    at capacity (inner: shares, neurons_per_fact, n_facts, m, d, facts_per_neuron; None: blank) and AND-ness
+    across widths (widths: rows with facts_per_neuron, and_fraction, and_score_median,
+    neurons_per_fact_median; empty: blank). titles: the first three panels' titles, then the last one's."""
+    from superpose.plots.core import save
+
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    capacity_axes(axes[0, 0], series)
+    accuracy_curves(axes[0, 1], curves, threshold)
+    handbuilt_interference(axes[0, 2], *handbuilt)
+    for ax, title in zip((axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 2]), titles):
+        ax.set_title(title, fontsize=9)
+    if inner is not None:
+        title = f"at capacity: {inner['n_facts']} facts, m={inner['m']}, d={inner['d']}: share of each margin"
+        share_heatmap(axes[1, 0], inner["shares"], title=title)
+        count_histogram(
+            axes[1, 1], inner["neurons_per_fact"], "neurons per fact (participation)", ylabel="facts"
+        )
+        axes[1, 1].set_title(
+            f"median {np.median(inner['neurons_per_fact']):.1f} neurons per fact; "
+            f"{inner['facts_per_neuron']:.0f} facts per neuron",
+            fontsize=9,
+        )
+    if widths:
+        column = lambda key: np.array([r[key] for r in widths])  # noqa: E731
+        and_across_widths(
+            axes[1, 2],
+            *(
+                column(k)
+                for k in ("facts_per_neuron", "and_fraction", "and_score_median", "neurons_per_fact_median")
+            ),
+        )
+    else:
+        axes[1, 2].set_axis_off()
+    fig.suptitle("Facts in superposition: a fact-lookup MLP over random token embeddings", fontsize=11)
+    fig.tight_layout()
+    return save(fig, path, dpi=90)  # the noisy heatmap makes a large PNG at 110
+
+
+def forming_figure(path: str, shares, steps, acc, log_steps, loss, title: str):
+    """Five snapshots of the margin shares [k, m, N] as fact storage forms (forming_stages; accuracy acc [k]
+    at step steps [k]) beside the cross-entropy loss [logs] against log_steps."""
+    from superpose.plots.core import save
+
+    picks = sorted({int(round(p)) for p in np.linspace(0, len(steps) - 1, 5)})
+    fig, axes = plt.subplots(1, len(picks) + 1, figsize=(2.3 * (len(picks) + 1), 2.5))
+    forming_stages(axes[:-1], shares, steps, acc, picks)
+    axes[-1].plot(log_steps, loss, lw=1)
+    axes[-1].set_xscale("log")
+    axes[-1].set_yscale("log")
+    axes[-1].set_xlabel("step", fontsize=7)
+    axes[-1].set_ylabel("loss", fontsize=7)
+    axes[-1].set_title("cross-entropy", fontsize=8)
+    axes[-1].tick_params(labelsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def capacity_panels(table: dict, published_n) -> tuple[list[dict], list[tuple]]:
+    """(series for capacity_axes, curves for accuracy_curves) from a capacity table (superpose.facts.
+    capacity_table: per setting its cells with measure, capacity +- se, status, tried; its constant +- se
+    and published law) and published_n(setting, measure) -> N, the published law's line."""
+    series = []
+    for setting, res in table.items():
+        x = np.array([r["measure"] for r in res["cells"]], np.float64)
+        se = "" if res["constant_se"] is None else f" ± {res['constant_se']:.3f}"
+        line_x = np.geomspace(x.min() / 1.5, x.max() * 1.5, 50)
+        series.append(
+            {
+                "label": f"{setting}: ours {res['constant']:.3f}{se}, published {res['published']}",
+                "color": SETTING_COLORS[setting],
+                "x": x,
+                "n": [r["capacity"] for r in res["cells"]],
+                "n_se": [r["capacity_se"] or 0.0 for r in res["cells"]],
+                "censored": [r["status"] != "ok" for r in res["cells"]],
+                "line_x": line_x,
+                "line_n": published_n(setting, line_x),
+            }
+        )
+    curves = [
+        (
+            f"d={r['d']} m={r['m']}",
+            [np.array([n for n, _ in t]) / r["published"] for t in r["tried"]],
+            [np.array([a for _, a in t]) for t in r["tried"]],
+        )
+        for r in table["and32"]["cells"]
+    ]
+    return series, curves

@@ -1,7 +1,8 @@
 """Figures of almost-orthogonal packing (experiments/packing.py): the angle histogram over all pairs, the
 largest |cos| against N beside the Welch bound and random vectors, and the interference the toy models accept.
 
-Owns: drawing those from numpy arrays on a given `ax`. Does not: compute cosines (the experiment does). Never jax.
+Owns: drawing those from numpy arrays on a given `ax`, and the three-panel figure. Does not: compute cosines
+(superpose.analysis.packing). Never jax.
 """
 
 from __future__ import annotations
@@ -91,3 +92,45 @@ def tie_back(
     ax.set_ylabel("largest |cos| (interference)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, frameon=False, loc="lower right")
+
+
+def packing_figure(
+    path: str,
+    bins: np.ndarray,
+    head: dict,
+    n: int,
+    d: int,
+    curves: dict,
+    toy_rows: list[dict],
+    toy_title: str,
+    near_deg: float,
+):
+    """The experiment's figure, three panels: the headline case's angle histograms (head: {kind: pair
+    statistics with counts [len(bins) - 1], max_abs_cos, welch}), the largest |cos| against N, and the
+    tie-back to the toy models (toy_rows: features_per_dim, max_positive_cos, max_abs_cos, density per
+    density; blank when empty). Returns the saved path."""
+    import matplotlib.pyplot as plt
+
+    from superpose.plots.core import save
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    counts = {f"{k} (max |cos| {s['max_abs_cos']:.3f})": s["counts"] for k, s in head.items()}
+    angle_histogram(axes[0], bins, counts, welch=head["random"]["welch"], near_deg=near_deg)
+    axes[0].set_title(f"{n:,} unit vectors in {d}-D: angles of all {n * (n - 1) // 2:,} pairs", fontsize=9)
+    max_cos_curves(axes[1], curves)
+    axes[1].set_title("largest |cos| against N", fontsize=9)
+    if toy_rows:
+        column = lambda key: np.array([r[key] for r in toy_rows])  # noqa: E731
+        tie_back(
+            axes[2],
+            curves,
+            column("features_per_dim"),
+            column("max_positive_cos"),
+            column("max_abs_cos"),
+            column("density"),
+        )
+        axes[2].set_title(toy_title, fontsize=9)
+    else:
+        axes[2].set_axis_off()
+    fig.tight_layout()
+    return save(fig, path)
