@@ -31,6 +31,16 @@ __all__ = [
 CLASS_COLORS = ("#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#e6ab02", "#dddddd")  # A B C AND single silent
 
 
+def _finish(ax, xlabel: str, ylabel: str, title: str | None, legend: bool = True) -> None:
+    ax.set_xlabel(xlabel, fontsize=7)
+    ax.set_ylabel(ylabel, fontsize=7)
+    if legend:
+        ax.legend(fontsize=6)
+    ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
 def error_vs_width(ax, widths, series: dict, n_pairs: int, title: str | None = None) -> None:
     """series {label: error [len(widths)]} (relative to the zero predictor) against d, log x; the line of
     d = number of ANDs marked (the naive circuit's zero-error width)."""
@@ -40,12 +50,7 @@ def error_vs_width(ax, widths, series: dict, n_pairs: int, title: str | None = N
     ax.axhline(1.0, color="0.5", lw=0.6, ls=":")
     ax.axvline(n_pairs, color="0.7", lw=0.6)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("neurons d")
-    ax.set_ylabel("MSE / MSE of predicting 0")
-    ax.legend(fontsize=6)
-    ax.tick_params(labelsize=7)
-    if title:
-        ax.set_title(title, fontsize=8)
+    _finish(ax, "neurons d", "MSE / MSE of predicting 0", title)
 
 
 def class_map(ax, classes: np.ndarray, class_names: Sequence[str], title: str | None = None) -> None:
@@ -82,12 +87,7 @@ def loss_vs_scale(ax, scales, ratio, floor=None, title: str | None = None) -> No
     ax.axhline(1.0, color="k", lw=0.8, ls="--", label="naive: 50 ReLUs exact")
     if floor is not None:
         ax.plot(scales, floor, ":", color="C3", lw=1.0, label="naive + residual noise")
-    ax.set_xlabel("residual mixing scale s (1 = Braun et al.)")
-    ax.set_ylabel("loss / naive (n-d)/n p/6")
-    ax.legend(fontsize=6)
-    ax.tick_params(labelsize=7)
-    if title:
-        ax.set_title(title, fontsize=8)
+    _finish(ax, "residual mixing scale s (1 = Braun et al.)", "loss / naive (n-d)/n p/6", title)
 
 
 def relu_curves(ax, xs, responses, title: str | None = None) -> None:
@@ -97,11 +97,7 @@ def relu_curves(ax, xs, responses, title: str | None = None) -> None:
         ax.plot(xs, r, color="C0", lw=0.4, alpha=0.35)
     ax.plot(xs, np.maximum(xs, 0.0), color="k", lw=1.5)
     ax.set_ylim(-0.6, 1.3)
-    ax.set_xlabel("x_i (one feature on)", fontsize=7)
-    ax.set_ylabel("MLP output at i", fontsize=7)
-    ax.tick_params(labelsize=6)
-    if title:
-        ax.set_title(title, fontsize=8)
+    _finish(ax, "x_i (one feature on)", "MLP output at i", title, legend=False)
 
 
 def _loss_panel(ax, log_steps, loss, marker_step, reference=None, label="loss"):
