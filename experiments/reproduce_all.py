@@ -35,6 +35,7 @@ ORDER = (
     "packing",
     "double_descent",
     "sae",
+    "fact_finding",
     "scaling",
     "universal_and",
     "compressed",

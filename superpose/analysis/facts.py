@@ -1,7 +1,9 @@
 """Measurements of a fact-lookup MLP (superpose.models.facts), numpy, ONE instance: its inputs, logits and
 top-1 accuracy, the hand-built AND model, each neuron's contribution to and share of each fact's logit
 margin, how many neurons carry a fact, and AND-ness (the response to the full name against either name
-alone). Does not: train, build tables (superpose.models.facts) or search capacities (analysis.capacity).
+alone); Fact Finding's measures (Nanda et al. 2023): each fact's non-linear excess and its neurons' parts,
+and how far the outputs over all name pairs are from additive, against shuffled weights. Does not: train,
+build tables (superpose.models.facts) or search capacities (analysis.capacity).
 """
 
 from __future__ import annotations
@@ -165,3 +167,55 @@ def and_model_exactness(table: dict) -> dict:
         "single_name_max_response": float(single.max()),
         "and_fraction": and_fraction(C, and_scores(params, table)),
     }
+
+
+def name_grid(params: dict, table: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(H [k, j, m] the hidden responses to every first name a with every last name b, e_a + e_b; out
+    [k, j, d] the output vectors) of an MLP (W_in, b, W_out) over all k x j name pairs, facts or not."""
+    first, last = np.asarray(table["first"], np.float64), np.asarray(table["last"], np.float64)
+    W_in, b = np.asarray(params["W_in"], np.float64), np.asarray(params["b"], np.float64)
+    H = relu((first @ W_in.T)[:, None, :] + (last @ W_in.T)[None, :, :] + b)
+    return H, H @ np.asarray(params["W_out"], np.float64).T
+
+
+def nonlinear_excess(params: dict, table: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Fact Finding's (Nanda et al. 2023) non-linear excess of each fact (A, B) -> y on the true attribute's
+    logit, E(A and B) - E(not-A and B) - E(A and not-B) + E(not-A and not-B), each "not" averaged over the
+    other names; zero for any model additive in the two names. Returns (excess [N], per-neuron parts [m, N]:
+    the excess is their sum, since the readout is linear in the hidden layer)."""
+    H, _ = name_grid(params, table)
+    k, j, _ = H.shape
+    A, B, y = table["fact_first"], table["fact_last"], table["fact_attr"]
+    col, row, total = H.sum(axis=0), H.sum(axis=1), H.sum(axis=(0, 1))  # [j, m], [k, m], [m]
+    not_a = (col[B] - H[A, B]) / (k - 1)  # mean over a' != A of H[a', B]
+    not_b = (row[A] - H[A, B]) / (j - 1)
+    neither = (total - col[B] - row[A] + H[A, B]) / ((k - 1) * (j - 1))
+    delta = H[A, B] - not_a - not_b + neither  # [N, m]
+    readout = np.asarray(table["attr"], np.float64)[y] @ np.asarray(params["W_out"], np.float64)  # [N, m]
+    parts = (delta * readout).T
+    return parts.sum(axis=0), parts
+
+
+def top_neuron_share(parts: np.ndarray) -> np.ndarray:
+    """[N] the largest single neuron's share of each fact's positive excess parts [m, N] (1: one AND
+    neuron carries it; 1/k: k equal neurons); NaN where no part is positive."""
+    pos = np.maximum(parts, 0.0)
+    total = pos.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, pos.max(axis=0) / total, np.nan)
+
+
+def additive_break(params: dict, table: dict) -> float:
+    """How far an MLP's outputs over all name pairs are from additive structure: the share of their variance
+    that the best fit out[a, b] = mu + alpha_a + beta_b leaves unexplained (two-way decomposition); 0 for
+    any map additive in the names."""
+    _, out = name_grid(params, table)
+    mu = out.mean(axis=(0, 1))
+    fit = out.mean(axis=1, keepdims=True) + out.mean(axis=0, keepdims=True) - mu
+    return float(((out - fit) ** 2).sum() / max(((out - mu) ** 2).sum(), 1e-300))
+
+
+def shuffled(params: dict, rng: np.random.Generator) -> dict:
+    """The same MLP with each weight matrix's entries (and the biases) permuted at random: the same
+    weight distribution, no learned structure (Fact Finding's baseline)."""
+    return {k: rng.permutation(np.asarray(v).ravel()).reshape(np.shape(v)) for k, v in params.items()}
