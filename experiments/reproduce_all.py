@@ -37,6 +37,8 @@ ORDER = (
     "sae",
     "fact_finding",
     "scaling",
+    "universal_and",
+    "compressed",
 )
 # Experiments that reproduce nothing by themselves: the generic sweep behind `superpose sweep`.
 NOT_REPRODUCED = ("sweep",)

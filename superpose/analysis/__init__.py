@@ -10,6 +10,8 @@
     memorization  double descent: per-point loss on stored sets, T-gon error, the test-loss peak
     facts       the fact-lookup MLP's accuracy, margins, AND-ness, how it stores facts
     capacity    capacity at a threshold accuracy, its search on nested tables, fitted laws
+    compute     issue 20: the Universal-AND construction, naive circuits, truth-table classes in context;
+                compressed computation's ReLU fidelity and the mixing subspace its neurons read
     (geometry metrics — WᵀW, norms, interference, D_i, D* — live in superpose.metrics)
 
 Each function takes numpy arrays (weights, snapshots, codes) and returns numbers or arrays; none trains,

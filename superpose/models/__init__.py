@@ -19,6 +19,7 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     packing.py       Packing (N unit vectors pushed apart by a penalty on their cosines; NoData)
     memorization.py  SparseReluOutput (ReluOutput on a stored set of sparse points, full batch; StoredSet)
     facts.py         FactMLP, LinearMemory (fact lookup over frozen token embeddings; FullTable, fact tables)
+    compute.py       UniversalAND (all pairwise ANDs), ResidualMLP (compressed computation, Braun et al. 2025)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 from superpose.config import lookup
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
+from superpose.models.compute import ResidualMLP, UniversalAND
 from superpose.models.facts import FactMLP, FullTable, LinearMemory
 from superpose.models.memorization import SparseReluOutput, StoredSet
 from superpose.models.mlp import AbsMLP
@@ -40,6 +42,8 @@ MODELS = {
     "sparse_relu_output": SparseReluOutput,
     "fact_mlp": FactMLP,
     "linear_memory": LinearMemory,
+    "universal_and": UniversalAND,
+    "residual_mlp": ResidualMLP,
 }
 
 
@@ -63,7 +67,9 @@ __all__ = [
     "ReluOutput",
     "SparseReluOutput",
     "StoredSet",
+    "ResidualMLP",
     "TiedModel",
+    "UniversalAND",
     "get_model",
     "model_loss",
     "weighted_mse",
