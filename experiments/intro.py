@@ -157,9 +157,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
         arrays["snapshot_steps"],
         arrays["log_steps"],
         title="5 features in 2 dimensions",
-        fps=options.fps,
-        fmt=options.format,
-        progress=options.progress,
+        **options.render,
     )
     return [path]
 

@@ -285,9 +285,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
         steps[frames],
         arrays["log_steps"],
         title=f"{n} features in {m} dims: the ones ever learned",
-        fps=options.fps,
-        fmt=options.format,
-        progress=options.progress,
+        **options.render,
     )
     return [path]
 

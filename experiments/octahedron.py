@@ -284,9 +284,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
         arrays["log_steps"],
         title="two correlated triples -> octahedron",
         frame_labels=labels,
-        fps=options.fps,
-        fmt=options.format,
-        progress=options.progress,
+        **options.render,
     )
     return [path]
 

@@ -274,9 +274,7 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
         arrays["snapshot_steps"],
         arrays["log_steps"],
         title=cfg.model,
-        fps=options.fps,
-        fmt=options.format,
-        progress=options.progress,
+        **options.render,
     )
     return [path]
 

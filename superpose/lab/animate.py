@@ -36,10 +36,19 @@ class AnimateOptions:
     format: str = "gif"
     progress: Callable[[int, int], None] | None = None
 
+    @property
+    def render(self) -> dict:
+        """fps, fmt and progress as the plots' animation functions take them: `geometry_animation(..., **options.render)`."""
+        return {"fps": self.fps, "fmt": self.format, "progress": self.progress}
+
     def __post_init__(self) -> None:
         from superpose.plots.animation import check_format
 
-        if isinstance(self.fps, bool) or not isinstance(self.fps, (int, np.integer)) or not 1 <= self.fps <= 100:
+        if (
+            isinstance(self.fps, bool)
+            or not isinstance(self.fps, (int, np.integer))
+            or not 1 <= self.fps <= 100
+        ):
             raise ConfigError(f"--fps must be an integer in [1, 100], got {self.fps!r}")
         check_format(self.format)
 
@@ -67,11 +76,16 @@ def coordinates(arrays: dict, n_instances: int) -> list[str]:
     return [
         k
         for k, v in arrays.items()
-        if k not in NOT_COORDINATES and np.ndim(v) == 1 and len(v) == n_instances and np.issubdtype(v.dtype, np.number)
+        if k not in NOT_COORDINATES
+        and np.ndim(v) == 1
+        and len(v) == n_instances
+        and np.issubdtype(v.dtype, np.number)
     ]
 
 
-def select_instances(arrays: dict, instance: int | None = None, where: Sequence[str] = ()) -> tuple[int, ...] | None:
+def select_instances(
+    arrays: dict, instance: int | None = None, where: Sequence[str] = ()
+) -> tuple[int, ...] | None:
     """The instances named by --instance I or by every --where KEY=VALUE (floats matched to 1e-3 relative).
 
     None if neither was given. Raises ConfigError, naming what is stored, when nothing matches.
@@ -83,7 +97,9 @@ def select_instances(arrays: dict, instance: int | None = None, where: Sequence[
         if where:
             raise ConfigError("give --instance or --where, not both")
         if isinstance(instance, bool) or not 0 <= instance < n:
-            raise ConfigError(f"--instance must be in [0, {n - 1}] ({n} instances kept snapshots), got {instance}")
+            raise ConfigError(
+                f"--instance must be in [0, {n - 1}] ({n} instances kept snapshots), got {instance}"
+            )
         return (int(instance),)
     coords = coordinates(arrays, n)
     chosen = np.ones(n, dtype=bool)
@@ -94,7 +110,9 @@ def select_instances(arrays: dict, instance: int | None = None, where: Sequence[
             raise ConfigError(f"--where expects KEY=VALUE, got {item!r}")
         if key not in coords:
             known = ", ".join(coords) or "none"
-            raise ConfigError(f"--where {key}: not a per-instance coordinate of this run (coordinates: {known})")
+            raise ConfigError(
+                f"--where {key}: not a per-instance coordinate of this run (coordinates: {known})"
+            )
         try:
             value = float(text)
         except ValueError:
@@ -141,8 +159,14 @@ def default_animate(cfg, arrays: dict, out_dir, options: AnimateOptions, name: s
     paths = []
     for i in instances:
         label = ", ".join(f"{k} {_fmt(arrays[k][i])}" for k in coords) or f"instance {i}"
-        imp = importance[i] if importance is not None and np.ndim(importance) == 2 and len(importance) == n else None
-        panel = Panel(arrays["snapshot_W"][i], title=label, importance=imp, loss=loss[i] if has_loss else None)
+        imp = (
+            importance[i]
+            if importance is not None and np.ndim(importance) == 2 and len(importance) == n
+            else None
+        )
+        panel = Panel(
+            arrays["snapshot_W"][i], title=label, importance=imp, loss=loss[i] if has_loss else None
+        )
         paths.append(
             geometry_animation(
                 Path(out_dir) / f"{name}_instance{i}",
@@ -163,7 +187,9 @@ def _fmt(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def animate_run(run: store.Run, out_dir=None, options: AnimateOptions | None = None, instance=None, where=()) -> list[Path]:
+def animate_run(
+    run: store.Run, out_dir=None, options: AnimateOptions | None = None, instance=None, where=()
+) -> list[Path]:
     """Write a run's animations from config.json and results.npz alone: the experiment's animate() when no
     instance was chosen and it has one, else the default. Returns the paths written."""
     from superpose.lab.registry import experiment_of_run
