@@ -34,6 +34,7 @@ import numpy as np
 
 from superpose import facts
 from superpose.analysis import facts as fa
+from superpose.config import snapshot_schedule
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, fraction, positive, seed, steps
 from superpose.models import facts as fm
@@ -54,6 +55,8 @@ class Config:
     n_steps: int = steps(4_000)
     lr: float = positive(1e-2)  # as experiments/facts.py
     threshold: float = fraction(0.99)  # a width is read where its models store its facts at this accuracy
+    n_frames: int = count(40, minimum=0)  # weight snapshots of the narrowest width's models (0: none)
+    frame_every: int = count(10)  # snapshots fall on multiples of this many steps (the loss-log window)
     seed: int = seed(0)
 
 
@@ -70,6 +73,9 @@ def train(cfg: Config, ctx) -> dict:
     options = {"lr": cfg.lr, "n_steps": cfg.n_steps, "root_seed": cfg.seed}
     seeds, arrays = np.arange(cfg.n_seeds), {}
     for m in cfg.widths:
+        if m == cfg.widths[-1] and cfg.n_frames:  # snapshots for `superpose animate` (stored unprefixed)
+            frames = snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every)
+            options.update(snapshot_steps=frames, log_every=cfg.frame_every)
         arrays.update(
             facts.table_sweep(ctx.sweep, f"m{m}", fm.FactMLP(), tables(cfg), seeds, cfg.dim, m, **options)
         )
@@ -173,7 +179,34 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     return [save(fig, f"{out_dir}/fact_finding.png")]
 
 
-EXPERIMENT = Experiment("fact_finding", Config, train, analyze, plot, QUICK, description=__doc__)
+def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
+    """The narrowest width's first model while it learns its facts: how much of each fact's non-linear
+    excess its largest neuron carries (an AND neuron would carry most of it)."""
+    from superpose.plots.compute import and_share_animation
+
+    m, i = cfg.widths[-1], 0
+    _, table = facts.instance(arrays, f"m{m}", i)
+    names = ("W_in", "b", "W_out")
+    shares = [
+        fa.top_neuron_share(fa.nonlinear_excess({k: arrays[f"snapshot_{k}"][i, f] for k in names}, table)[1])
+        for f in range(arrays["snapshot_steps"].size)
+    ]
+    path = and_share_animation(
+        f"{out_dir}/fact_finding_forming",
+        np.asarray(shares),
+        arrays["snapshot_steps"],
+        arrays[f"m{m}_log_steps"],
+        arrays[f"m{m}_loss"][i],
+        f"m = {m}, {cfg.n_facts} facts",
+        MINORITY,
+        options,
+    )
+    return [path]
+
+
+EXPERIMENT = Experiment(
+    "fact_finding", Config, train, analyze, plot, QUICK, description=__doc__, animate=animate
+)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

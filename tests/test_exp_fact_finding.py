@@ -43,6 +43,19 @@ def test_quick_checks_pass(quick):
         assert all(0 <= b <= 1 for b in r["break"] + r["break_shuffled"])
 
 
+def test_the_animation_shows_each_frames_and_shares_from_the_snapshots(quick, tmp_path):
+    from superpose.lab.animate import AnimateOptions
+
+    _, _, arrays = quick
+    cfg = E.EXPERIMENT.make_config(quick=True)
+    steps = arrays["snapshot_steps"]
+    assert steps[-1] == cfg.n_steps and arrays["snapshot_W_in"].shape[:2] == (cfg.n_seeds, steps.size)
+    # the last frame is the final model of the narrowest width
+    np.testing.assert_array_equal(arrays["snapshot_W_in"][:, -1], arrays[f"m{cfg.widths[-1]}_W_in"])
+    (path,) = E.animate(cfg, arrays, tmp_path, AnimateOptions(fps=4))
+    assert str(path).endswith(".gif") and (tmp_path / "fact_finding_forming.gif").stat().st_size > 0
+
+
 def test_the_and_model_as_trained_fails_the_and_neuron_check(quick):
     """Every trained model replaced by the hand-built AND model of its table (m = N neurons): most of each
     fact's excess sits on its own neuron, so the claim's check fails."""

@@ -143,3 +143,23 @@ def relu_animation(path, xs, response_frames, steps, log_steps, loss, naive, tit
         _loss_panel(axes[1], log_steps, loss, steps[f], reference=naive)
 
     return _animate(path, 2, draw, len(steps), options)
+
+
+def and_share_animation(path, shares, steps, log_steps, loss, title, minority=0.5, options=None):
+    """shares [k, N]: each fact's largest single neuron's share of its non-linear excess at each snapshot
+    step (1: an AND neuron), as a histogram over facts, beside the loss."""
+
+    def draw(axes, f):
+        ax = axes[0]
+        ax.cla()
+        got = shares[f][np.isfinite(shares[f])]
+        ax.hist(got, bins=np.linspace(0, 1, 21), color="C0")
+        if got.size:
+            ax.axvline(
+                float(np.median(got)), color="C0", ls="--", lw=0.8, label=f"median {np.median(got):.2f}"
+            )
+        ax.axvline(minority, color="k", ls=":", lw=0.8, label="an AND neuron: most of the excess")
+        _finish(ax, "largest neuron's share of a fact's excess", "facts", f"{title}: step {int(steps[f]):,}")
+        _loss_panel(axes[1], log_steps, loss, steps[f])
+
+    return _animate(path, 2, draw, len(steps), options)
