@@ -62,6 +62,9 @@ VARIANTS = {
     "new + resampling dead latents (every 500 steps)": dataclasses.replace(NEW, resample_every=500),
     "new + Adam 3e-3": dataclasses.replace(NEW, lr=3e-3),
     "new + 3x steps": dataclasses.replace(NEW, n_steps=3 * BASE_STEPS),
+    "old + batch 1024 + 2x steps (the experiment's default)": dataclasses.replace(
+        OLD, batch_size=1024, n_steps=2 * BASE_STEPS
+    ),
 }
 
 
