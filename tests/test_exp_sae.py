@@ -2,8 +2,8 @@
 analysis (a decoder with its rows shuffled, an untrained one) failing the key checks.
 
 Quick scale (the script's QUICK): a 32-D source of 64 features (3 active on average, frequencies 0.97^i)
-with dictionaries 0.5x to 4x; every architecture at 64 latents; the pentagon toy from 3 fits of 4,000 steps
-and its SAEs; the full-scale checks unchanged.
+with dictionaries 0.5x to 4x (2,000 steps of 128); every architecture at 64 latents; the pentagon toy from
+3 fits of 4,000 steps and its SAEs; the full-scale checks unchanged.
 """
 
 from __future__ import annotations

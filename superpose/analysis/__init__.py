@@ -1,5 +1,6 @@
 """Measurements that experiments and users share, one module per theme.
 
+    sae         SAEs against the true features: MMCS, one-to-one matching, F1 / MCC, absorption
     stats       rank correlation (scipy's Spearman, ties averaged), power-law fits with their error
     (geometry metrics — WᵀW, norms, interference, D_i, D* — live in superpose.metrics)
 

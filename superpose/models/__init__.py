@@ -16,6 +16,8 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     base.py          xavier_normal, model_loss, weighted_mse
     autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
     mlp.py           AbsMLP (untied, computes |x|)
+    sae.py           SparseAutoencoder (relu, topk, batchtopk, jumprelu, matryoshka) on activations with
+                     known directions, its sampler Activations, the UnitDecoder optimizer, sae_study
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from superpose.config import ConfigError
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
 from superpose.models.mlp import AbsMLP
+from superpose.models.sae import SparseAutoencoder, UnitDecoder
 
 MODELS = {
     "linear": Linear,
@@ -63,4 +66,6 @@ __all__ = [
     "model_loss",
     "weighted_mse",
     "xavier_normal",
+    "SparseAutoencoder",
+    "UnitDecoder",
 ]

@@ -375,6 +375,8 @@ def sae_study(
     F = np.asarray(F, np.float32)
     sizes = np.asarray(sizes, np.int64)
     grid = {"size" if masked else "n_hidden": sizes}
+    if F.ndim == 3:  # several sources [S, d, n] with densities probs [S, n]: a "source" axis
+        grid["source"] = np.arange(F.shape[0])
     if archs is not None:
         grid["arch"] = np.asarray(archs)
     if l1_by_arch is None:
@@ -387,14 +389,18 @@ def sae_study(
             l1 = coords["l1"]
         else:
             l1 = np.array([l1_by_arch[str(a)] for a in coords["arch"]], np.float64)
-        extra = {"l1": per_instance(l1), "directions": np.broadcast_to(F, (n, *F.shape))}
+        if F.ndim == 3:
+            directions, feature_prob = F[coords["source"]], np.asarray(probs, np.float32)[coords["source"]]
+        else:
+            directions, feature_prob = np.broadcast_to(F, (n, *F.shape)), per_feature(probs)
+        extra = {"l1": per_instance(l1), "directions": directions}
         if masked:
             extra["size"] = per_instance(coords["size"].astype(np.int32))
-        return {"feature_prob": per_feature(probs), "lr": lr, "weight_decay": 0.0, "extra": extra}
+        return {"feature_prob": feature_prob, "lr": lr, "weight_decay": 0.0, "extra": extra}
 
-    config = {"n_features": F.shape[1], **({"n_hidden": int(sizes.max())} if masked else {}), **config}
+    config = {"n_features": F.shape[-1], **({"n_hidden": int(sizes.max())} if masked else {}), **config}
     return Study(
-        model or SparseAutoencoder(F.shape[0]),
+        model or SparseAutoencoder(F.shape[-2]),
         axes=grid,
         config=config,
         sampler=Activations(),
@@ -415,15 +421,37 @@ def score_result(study, result, F, probs, *, n_samples: int = 16_384, seed: int 
     from superpose.analysis import sae as analysis
 
     out: list = [None] * result.size
-    size_of = result.coords().get("size")
+    size_of, source_of = result.coords().get("size"), result.coords().get("source")
     for group in result.groups:
         model = study._variant(study.model, "model", group.static)
         for row, index in enumerate(group.index):
             p = {k: jnp.asarray(v[row]) for k, v in group.result.params.items()}
             size = None if size_of is None else int(size_of.reshape(-1)[index])
-            stats = evaluate(model, F, probs, p, n_samples=n_samples, size=size, seed=seed)
+            source = None if source_of is None else int(source_of.reshape(-1)[index])
+            F_i, probs_i = (F, probs) if source is None else (F[source], probs[source])
+            stats = evaluate(model, F_i, probs_i, p, n_samples=n_samples, size=size, seed=seed)
             D = np.asarray(model.dictionary(p))
             if size is not None:
                 D, stats = D[:, :size], dict(stats, fired=stats["fired"][:size], joint=stats["joint"][:size])
-            out[index] = {**analysis.score(D, F, stats), "fvu": stats["fvu"], "D": D, "fired": stats["fired"]}
+            out[index] = {
+                **analysis.score(D, F_i, stats),
+                "fvu": stats["fvu"],
+                "D": D,
+                "fired": stats["fired"],
+            }
+    return out
+
+
+def stack_scores(rows: list[dict], prefix: str, labels=None) -> dict:
+    """score_result's rows as arrays: {f"{prefix}_{name}": [rows, ...]}; with labels [g] (the values of the
+    result's first axis, e.g. dictionary sizes), the rows split into g equal consecutive runs, each stacked
+    under f"{prefix}_k{label}_{name}"."""
+    import numpy as np
+
+    if labels is None:
+        return {f"{prefix}_{k}": np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
+    n = len(rows) // len(labels)
+    out = {}
+    for j, label in enumerate(labels):
+        out.update(stack_scores(rows[j * n : (j + 1) * n], f"{prefix}_k{label}"))
     return out

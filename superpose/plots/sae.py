@@ -76,7 +76,7 @@ def architectures(ax, names, values: dict, title: str = "at the true feature cou
     x = np.arange(len(names))
     for i, (metric, v) in enumerate(values.items()):
         ax.bar(x + (i - (len(values) - 1) / 2) * width, v, width, label=metric)
-    ax.set_xticks(x, list(names), fontsize=7)
+    ax.set_xticks(x, list(names), fontsize=6, rotation=25)
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=9)
