@@ -156,3 +156,49 @@ def test_a_study_over_architectures_trains_each_in_its_own_sweep():
     assert len(study.groups()) == 2
     result = study.run()
     assert result.shape == (1, 2, 1) and np.isfinite(result.final_loss).all()
+
+
+# --- structured synthetic activations -----------------------------------------------------------------------
+
+
+def structured_draw(source, batch=20_000, seed=0):
+    from superpose.config import Hyper
+    from superpose.models.sae import Structured
+
+    hyper = Hyper(source["probs"], np.ones_like(source["probs"]), 0.0, 0.0,
+                  {k: jnp.asarray(v) for k, v in source["extra"].items()})  # fmt: skip
+    return np.asarray(jax.jit(lambda k: Structured().features(k, hyper, batch))(jax.random.key(seed)))
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(0, 3), st.floats(0.0, 0.9))
+def test_structured_firing_keeps_its_densities_hierarchy_and_exclusion(seed, children, correlation):
+    from superpose.models.sae import structured_source
+
+    source = structured_source(
+        8, 6, children, p_max=0.4, p_min=0.05, rank=2, correlation=correlation, seed=seed
+    )
+    x = structured_draw(source, seed=seed)
+    on = x > 0
+    np.testing.assert_allclose(on.mean(axis=1), source["probs"], atol=0.015)  # marginals as promised
+    parent = source["extra"]["parent"]
+    for i in np.flatnonzero(parent >= 0):
+        assert not (on[i] & ~on[parent[i]]).any()  # a child never fires without its parent
+    for p in range(6):
+        kids = np.flatnonzero(parent == p)
+        assert (on[kids].sum(axis=0) <= 1).all()  # siblings exclude each other
+
+
+def test_structured_correlation_follows_the_loadings_and_magnitudes_their_noise():
+    from superpose.models.sae import structured_source
+
+    source = structured_source(8, 4, 0, p_max=0.3, p_min=0.3, rank=1, correlation=0.9, mag_std=0.3, seed=1)
+    x = structured_draw(source, batch=40_000)
+    L = source["extra"]["factors"][:, 0]
+    c = np.corrcoef((x > 0).astype(float))
+    for i, j in ((0, 1), (0, 2), (1, 3)):
+        assert np.sign(c[i, j]) == np.sign(L[i] * L[j]) and abs(c[i, j]) > 0.1
+    independent = structured_draw(structured_source(8, 4, 0, p_max=0.3, p_min=0.3, seed=1), batch=40_000)
+    assert np.abs(np.corrcoef((independent > 0).astype(float))[np.triu_indices(4, 1)]).max() < 0.03
+    m = x[x > 0]
+    assert abs(m.mean() - 1.0) < 0.02 and abs(m.std() - 0.3) < 0.03

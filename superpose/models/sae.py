@@ -455,3 +455,88 @@ def stack_scores(rows: list[dict], prefix: str, labels=None) -> dict:
     for j, label in enumerate(labels):
         out.update(stack_scores(rows[j * n : (j + 1) * n], f"{prefix}_k{label}"))
     return out
+
+
+# --- structured synthetic activations (issue 22 §4, in the spirit of SynthSAEBench) -------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Structured:
+    """a = F x with structured firing: x_i = fire_i * m_i, magnitudes m_i = |1 + mag_std * N(0, 1)|.
+
+    Roots fire through a Gaussian copula with low-rank correlation: z = L g + s e (g [r] and e [n] standard
+    normal, s_i = sqrt(1 - |L_i|^2)), root i fires iff z_i < threshold_i (= Phi^-1(p_i), so its marginal
+    density is p_i whatever L). A child fires only with its parent, and siblings exclude each other: one
+    uniform u per parent and sample, child j fires iff its parent fires and lo_j <= u < hi_j (disjoint
+    windows among siblings, hi_j - lo_j its probability given the parent). `depth` levels below the roots.
+    Per instance in hyper.extra: directions [d, n], factors L [n, r], threshold [n], parent [n] (int, -1 for a
+    root), lo [n], hi [n], mag_std []. Build them with `structured_source`.
+    """
+
+    depth: int = 1
+    extras = ("directions", "factors", "threshold", "parent", "lo", "hi", "mag_std")
+
+    def features(self, key, hyper, batch: int):
+        """x [n, batch] (the true feature activations; a = directions @ x)."""
+        e = hyper.extra
+        L = e["factors"]
+        n, r = L.shape
+        k_g, k_e, k_u, k_m = jax.random.split(key, 4)
+        scale = jnp.sqrt(jnp.clip(1.0 - jnp.sum(L**2, axis=1), 0.0))
+        z = L @ jax.random.normal(k_g, (r, batch)) + scale[:, None] * jax.random.normal(k_e, (n, batch))
+        fire = z < e["threshold"][:, None]
+        parent = e["parent"]
+        child = (parent >= 0)[:, None]
+        u = jax.random.uniform(k_u, (n, batch))[jnp.maximum(parent, 0)]
+        window = (u >= e["lo"][:, None]) & (u < e["hi"][:, None])
+        for _ in range(self.depth):
+            fire = jnp.where(child, fire[jnp.maximum(parent, 0)] & window, fire)
+        magnitude = jnp.abs(1.0 + e["mag_std"] * jax.random.normal(k_m, (n, batch)))
+        return fire * magnitude
+
+    def draw(self, key, hyper, cfg):
+        return hyper.extra["directions"] @ self.features(key, hyper, cfg.batch_size)
+
+
+def structured_source(
+    d: int,
+    n_roots: int,
+    children: int = 0,
+    *,
+    zipf: float = 0.5,
+    p_max: float = 0.4,
+    p_min: float = 5e-4,
+    rank: int = 0,
+    correlation: float = 0.0,
+    mag_std: float = 0.0,
+    seed: int = 0,
+) -> dict:
+    """The host-side description of a Structured source: n_roots root features with Zipf densities p_i =
+    p_max (i + 1)^-zipf clipped to [p_min, p_max], each with `children` children (one level; every child's
+    window is 1 / (children + 1) of its parent's occurrences, so the parent sometimes fires alone), random unit
+    directions F [d, n], a rank-`rank` correlation of roots with loadings of norm `correlation` (< 1), and
+    magnitude noise mag_std. Returns {"F": [d, n], "probs": [n] marginal densities, "extra": {...}} where
+    extra holds Structured's per-instance values (add a leading instance axis for make_hyper)."""
+    import numpy as np
+    from scipy.special import ndtri
+
+    rng = np.random.default_rng([seed, 22])
+    n = n_roots * (1 + children)
+    root_p = np.clip(p_max * (np.arange(n_roots) + 1.0) ** -zipf, p_min, p_max)
+    parent = np.concatenate([np.full(n_roots, -1), np.repeat(np.arange(n_roots), children)])
+    slot = np.concatenate([np.zeros(n_roots), np.tile(np.arange(children), n_roots)])
+    width = 1.0 / (children + 1)
+    lo, hi = np.where(parent >= 0, slot * width, 0.0), np.where(parent >= 0, (slot + 1) * width, 1.0)
+    probs = np.where(parent >= 0, root_p[np.maximum(parent, 0)] * width, np.pad(root_p, (0, n - n_roots)))
+    L = np.zeros((n, max(rank, 1)))
+    if rank > 0:
+        G = rng.normal(size=(n_roots, rank))
+        L[:n_roots] = correlation * G / np.linalg.norm(G, axis=1, keepdims=True)
+    F = rng.normal(size=(d, n))
+    F /= np.linalg.norm(F, axis=0, keepdims=True)
+    threshold = np.where(parent >= 0, np.inf, ndtri(np.pad(root_p, (0, n - n_roots))))
+    threshold = np.minimum(threshold, 1e30)  # children ignore it; keep it finite
+    extra = {"directions": F.astype(np.float32), "factors": L.astype(np.float32),
+             "threshold": threshold.astype(np.float32), "parent": parent.astype(np.int32),
+             "lo": lo.astype(np.float32), "hi": hi.astype(np.float32), "mag_std": np.float32(mag_std)}  # fmt: skip
+    return {"F": F.astype(np.float32), "probs": probs.astype(np.float32), "extra": extra}
