@@ -35,6 +35,7 @@ ORDER = (
     "packing",
     "double_descent",
     "sae",
+    "sae_toy",
 )
 # Experiments that reproduce nothing by themselves: the generic sweep behind `superpose sweep`.
 NOT_REPRODUCED = ("sweep",)

@@ -86,4 +86,4 @@ def test_an_unknown_architecture_is_refused_in_one_line():
     from superpose.config import ConfigError
 
     with pytest.raises(ConfigError, match="unknown SAE architecture"):
-        sae.Config(archs=("relu", "gated"))
+        sae.Config(archs="relu,gated")
