@@ -16,13 +16,11 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.config import TrainConfig, make_hyper, per_feature, per_instance
-from superpose.data import Independent
 from superpose.lab import Experiment, main
 from superpose.lab.fields import between, count, fraction, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import basic as basic_plots
-from superpose.sweep import Grid, Sweep, best_of
+from superpose.study import density_study
 
 SUPERPOSED = 0.1  # interference above which a represented feature counts as superposed
 
@@ -64,32 +62,17 @@ def importances(cfg: Config) -> np.ndarray:
 
 
 def train(cfg: Config, ctx) -> dict:
-    grid = Grid(density=densities(cfg), seed=np.arange(cfg.n_seeds))
-    coords = grid.coords
-    importance = importances(cfg)
-    hyper = make_hyper(
-        grid.size,
-        cfg.n_features,
-        feature_prob=per_instance(coords["density"]),
-        importance=per_feature(importance),
-        lr=cfg.lr,
-    )
-    train_cfg = TrainConfig(
-        cfg.n_features,
-        cfg.n_hidden,
-        batch_size=cfg.batch_size,
-        n_steps=cfg.n_steps,
-    )
-    result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    best = best_of(result.params, result.select_loss, grid, axis="seed")
+    study = density_study(ReluOutput(), densities(cfg), cfg.n_seeds, cfg, importances(cfg))
+    every = ctx.study("main", study)
+    best = every.best()
     return {
-        "W": best["W"],  # [n_densities, m, n]
-        "b": best["b"],  # [n_densities, n]
+        "W": best.params["W"],  # [n_densities, m, n]
+        "b": best.params["b"],  # [n_densities, n]
         "density": densities(cfg),
-        "importance": importance,
-        "final_loss": grid.unflatten(result.final_loss),  # [n_densities, n_seeds]
-        "loss": result.loss[best["best_index"]],  # [n_densities, n_logs]
-        "log_steps": result.log_steps,
+        "importance": importances(cfg),
+        "final_loss": every.final_loss,  # [n_densities, n_seeds]
+        "loss": best.loss,  # [n_densities, n_logs]
+        "log_steps": every.log_steps,
     }
 
 

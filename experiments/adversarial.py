@@ -23,12 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics, plots
-from superpose.config import TrainConfig, make_hyper, per_instance
-from superpose.data import Independent
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
-from superpose.sweep import Grid, Sweep, best_of
+from superpose.study import density_study
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,27 +56,17 @@ def densities(cfg: Config) -> np.ndarray:
 
 
 def train(cfg: Config, ctx) -> dict:
-    grid = Grid(density=densities(cfg), seed=np.arange(cfg.n_seeds))
-    coords = grid.coords
-    hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr
+    study = density_study(ReluOutput(), densities(cfg), cfg.n_seeds, cfg)
+    every = ctx.study("main", study)
+    best = every.best()
+    arrays = every.to_arrays()  # W, b, loss, log_steps, final_loss, density, seed per instance
+    arrays.update(
+        best_W=best.params["W"],
+        best_b=best.params["b"],
+        best_index=np.ravel_multi_index((np.arange(best.size), best.kept["seed"]), every.shape),
+        best_density=densities(cfg),
     )
-    train_cfg = TrainConfig(cfg.n_features, cfg.n_hidden, batch_size=cfg.batch_size, n_steps=cfg.n_steps)
-    result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    best = best_of(dict(result.params), result.select_loss, grid, axis="seed")
-    return {
-        "W": result.params["W"],
-        "b": result.params["b"],
-        "loss": result.loss,
-        "log_steps": result.log_steps,
-        "final_loss": result.final_loss,
-        "density": coords["density"],
-        "seed": coords["seed"],
-        "best_W": best["W"],
-        "best_b": best["b"],
-        "best_index": best["best_index"],
-        "best_density": densities(cfg),
-    }
+    return arrays
 
 
 # --- the attacks (numpy, one model at a time) ---------------------------------------------------------
@@ -194,9 +182,12 @@ def analyze(cfg: Config, arrays: dict) -> dict:
         },
         {
             "name": "vulnerability rises as superposition forms",
-            "passed": bool(rise > cfg.min_rise),
-            "value": f"{rise:.1f}x (largest {vuln.max():.2f} at density {dens[np.argmax(vuln)]:.3g}, vs {vuln[0]:.2f} dense)",
-            "expected": f"more than {cfg.min_rise:g}x",
+            # A model that never superposes also grows more vulnerable than the baseline on sparse data (its
+            # dense-regime biases), so the rise must come with superposition: ||W||_F^2/m > 1.5 at the peak.
+            "passed": bool(rise > cfg.min_rise and frob[np.argmax(vuln)] > 1.5),
+            "value": f"{rise:.1f}x (largest {vuln.max():.2f} at density {dens[np.argmax(vuln)]:.3g}, where "
+            f"||W||_F^2/m = {frob[np.argmax(vuln)]:.2f}; vs {vuln[0]:.2f} dense)",
+            "expected": f"more than {cfg.min_rise:g}x, at a density where ||W||_F^2/m > 1.5",
         },
         {
             "name": "vulnerability tracks ||W||_F^2 / m",
@@ -207,12 +198,19 @@ def analyze(cfg: Config, arrays: dict) -> dict:
     ]
     sparse = dens <= 0.1
     gradient = {
-        "mean_gradient_vs_analytic_damage_at_density_le_0.1": round(float(t["grad_vs_analytic"][sparse].mean()), 3)
+        "mean_gradient_vs_analytic_damage_at_density_le_0.1": round(
+            float(t["grad_vs_analytic"][sparse].mean()), 3
+        )
         if sparse.any()
         else None,
         "stuck_share_at_sparsest": round(float(t["grad_stuck"][-1]), 3),
     }
-    return {"experiment": "adversarial", "per_density": per_density, "gradient_attack": gradient, "checks": checks}
+    return {
+        "experiment": "adversarial",
+        "per_density": per_density,
+        "gradient_attack": gradient,
+        "checks": checks,
+    }
 
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:

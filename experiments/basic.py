@@ -18,19 +18,14 @@ import numpy as np
 
 from superpose import metrics
 from superpose.config import (
-    TrainConfig,
     geometric_importance,
-    make_hyper,
-    per_feature,
-    per_instance,
     sparsity_to_prob,
 )
-from superpose.data import Independent
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, seed, sparsity, steps
 from superpose.models import Linear, ReluOutput
 from superpose.plots import basic as basic_plots
-from superpose.sweep import Grid, Sweep, best_of
+from superpose.study import density_study
 
 MODELS = {"linear": Linear(), "relu": ReluOutput()}
 NORM_ON, NORM_OFF = 0.9, 0.1  # the linear check: top-m norms above NORM_ON, the others below NORM_OFF
@@ -114,32 +109,18 @@ def train(cfg: Config, ctx) -> dict:
     sparsity = np.asarray(cfg.sparsities, dtype=np.float64)
     arrays = {"sparsity": sparsity}
     for case in cases(cfg):
-        grid = Grid(density=sparsity_to_prob(sparsity).astype(np.float32), seed=np.arange(case.n_seeds))
-        coords = grid.coords
         importance = geometric_importance(case.n_features, case.importance_ratio)
-        hyper = make_hyper(
-            grid.size,
-            case.n_features,
-            feature_prob=per_instance(coords["density"]),
-            importance=per_feature(importance),
-            lr=case.lr,
-        )
-        train_cfg = TrainConfig(
-            case.n_features,
-            case.n_hidden,
-            batch_size=case.batch_size,
-            n_steps=case.n_steps,
-        )
         arrays[f"{case.key}_importance"] = importance
         for name, model in MODELS.items():
-            sweep = Sweep(model, Independent(), train_cfg, hyper, coords["seed"], cfg.seed)
-            result = ctx.sweep(f"{case.key}_{name}", sweep)
-            best = best_of(result.params, result.select_loss, grid, axis="seed")
+            dens = sparsity_to_prob(sparsity).astype(np.float32)
+            study = density_study(model, dens, case.n_seeds, case, importance, seed=cfg.seed)
+            every = ctx.study(f"{case.key}_{name}", study)
+            best = every.best()
             prefix = f"{case.key}_{name}_"
-            arrays[prefix + "W"] = best["W"]  # [n_sparsities, m, n]
-            arrays[prefix + "b"] = best["b"]  # [n_sparsities, n]
-            arrays[prefix + "final_loss"] = grid.unflatten(result.final_loss)  # [n_sparsities, n_seeds]
-            arrays[prefix + "loss"] = result.loss[best["best_index"]]  # [n_sparsities, n_logs]
+            arrays[prefix + "W"] = best.params["W"]  # [n_sparsities, m, n]
+            arrays[prefix + "b"] = best.params["b"]  # [n_sparsities, n]
+            arrays[prefix + "final_loss"] = every.final_loss  # [n_sparsities, n_seeds]
+            arrays[prefix + "loss"] = best.loss  # [n_sparsities, n_logs]
     return arrays
 
 

@@ -27,14 +27,19 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 
-from superpose import metrics, plots
-from superpose.config import TrainConfig, make_hyper, per_instance
+from superpose import Study, metrics, plots
+from superpose.analysis.sets import (
+    collapse_onsets,
+    collapsed_sets,
+    effective_dims,
+    in_set_cosines,
+    sets_side_by_side,
+)
 from superpose.data import Anticorrelated, Correlated
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import geometry as geo_plots
-from superpose.sweep import Grid, Sweep, best_of
 
 # name -> (sampler, n_features, n_hidden, set_size)
 SETUPS = {
@@ -69,12 +74,13 @@ class Config:
 
 # Quick: at the sparsest corr6 density (0.03) the hexagon beats the best one-pair-collapsed fit by only ~5%
 # in expected loss, while 32 eval batches estimate a fit's loss to ~5-10% there, so best-of picked collapsed
-# fits; 1024 eval batches (~1%) pick by loss. Fits leave a collapsed pair slowly (hexagons among 24 fits at
-# 0.03: 3 after 2000 steps, 6 after 4000; none among the 4 fits the quick run used to make), hence 8 x 4000.
+# fits; 1024 eval batches (~1%) pick by loss. Fits leave a collapsed pair slowly: with the two-word sampler,
+# 4 of 24 fits of 4000 steps at 0.03 end as hexagons (seeds 9, 13, 15, 20; none among seeds 0-7), hence
+# 16 x 4000.
 QUICK = {
     "min_density": 0.03,
     "n_densities": 4,
-    "n_seeds": 8,
+    "n_seeds": 16,
     "n_densities_big": 3,
     "n_seeds_big": 1,
     "n_steps": 4_000,
@@ -92,90 +98,28 @@ def densities(cfg: Config, name: str) -> np.ndarray:
 
 
 def train(cfg: Config, ctx) -> dict:
+    """One Study (density x seed) per setup, each stored as the sweep named after it."""
     arrays = {}
     for name, (sampler, n, m, _) in SETUPS.items():
-        big = name == "corr20"
-        grid = Grid(density=densities(cfg, name), seed=np.arange(cfg.n_seeds_big if big else cfg.n_seeds))
-        coords = grid.coords
-        hyper = make_hyper(
-            grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr
+        n_seeds = cfg.n_seeds_big if name == "corr20" else cfg.n_seeds
+        study = Study(
+            ReluOutput(),
+            {"density": densities(cfg, name), "seed": np.arange(n_seeds)},
+            config={"n_features": n, "n_hidden": m, "batch_size": cfg.batch_size}
+            | {"n_steps": cfg.n_steps, "eval_batches": cfg.eval_batches},
+            sampler=sampler,
+            hyper={"importance": 1.0, "lr": cfg.lr},
+            root_seed=cfg.seed,
         )
-        train_cfg = TrainConfig(
-            n,
-            m,
-            batch_size=cfg.batch_size,
-            n_steps=cfg.n_steps,
-            eval_batches=cfg.eval_batches,
-        )
-        result = ctx.sweep(name, Sweep(ReluOutput(), sampler, train_cfg, hyper, coords["seed"], cfg.seed))
-        best = best_of(result.params, result.select_loss, grid, axis="seed")
-        arrays.update(
-            {
-                f"{name}_W": result.params["W"],
-                f"{name}_b": result.params["b"],
-                f"{name}_final_loss": result.final_loss,
-                f"{name}_density": coords["density"],
-                f"{name}_seed": coords["seed"],
-                f"{name}_best_W": best["W"],
-                f"{name}_best_b": best["b"],
-                f"{name}_best_density": densities(cfg, name),
-            }
-        )
+        result = ctx.study(name, study)
+        best, flat = result.best(), result.to_arrays()
+        arrays.update({f"{name}_{k}": flat[k] for k in ("W", "b", "final_loss", "density", "seed")})
+        arrays.update({f"{name}_best_W": best.W, f"{name}_best_b": best.params["b"]})
+        arrays[f"{name}_best_density"] = densities(cfg, name)
     return arrays
 
 
 # --- analysis ------------------------------------------------------------------------------------------
-
-
-def in_set_cosines(W: np.ndarray, set_size: int) -> np.ndarray:
-    """[n_sets, k] cosines between distinct members of each set (k = set_size * (set_size - 1) / 2)."""
-    c = metrics.cosines(W)
-    iu = np.triu_indices(set_size, 1)
-    return np.stack([c[s : s + set_size, s : s + set_size][iu] for s in range(0, W.shape[1], set_size)])
-
-
-def sets_side_by_side(W: np.ndarray, set_size: int = 2, gap_tol: float = 20.0) -> tuple[bool, str]:
-    """m = 2: every feature represented, each set's members are neighbours in angular order (the sets form
-    contiguous arcs), and every angle gap is within gap_tol of 360/n (hexagon-like for n = 6)."""
-    n = W.shape[1]
-    idx, gaps = metrics.angles_2d(W)
-    if len(idx) != n:
-        return False, f"{len(idx)} of {n} represented"
-    labels = idx // set_size
-    changes = int(np.sum(labels != np.roll(labels, 1)))  # set boundaries around the circle
-    contiguous = changes == n // set_size
-    regular = bool(np.all(np.abs(gaps - 360 / n) < gap_tol))
-    desc = f"set order {labels.tolist()}, gaps {np.round(gaps).astype(int).tolist()} deg"
-    return contiguous and regular, desc
-
-
-def effective_dims(W: np.ndarray) -> float:
-    """Participation ratio (sum s^2)^2 / sum s^4 of the singular values of W [m, k]: k for k orthogonal
-    equal-norm columns, 1 for parallel ones."""
-    s2 = np.linalg.svd(np.asarray(W, np.float64), compute_uv=False) ** 2
-    return float(s2.sum() ** 2 / max((s2**2).sum(), 1e-12))
-
-
-def collapsed_sets(W: np.ndarray, set_size: int) -> np.ndarray:
-    """[n_sets] bool: set of two -> members parallel (cos > 0.9); larger set -> effective dimension of its
-    columns below set_size - 0.5 (it lost at least one dimension to a principal-component direction)."""
-    if set_size == 2:
-        return in_set_cosines(W, 2)[:, 0] > 0.9
-    n_sets = W.shape[1] // set_size
-    dims = np.array([effective_dims(W[:, s * set_size : (s + 1) * set_size]) for s in range(n_sets)])
-    return dims < set_size - 0.5
-
-
-def collapse_onsets(density: np.ndarray, n_collapsed: np.ndarray, n_sets: int) -> np.ndarray:
-    """[n_sets] for k = 1..n_sets, the lowest density from which on (at it and every denser one) at least k
-    sets are collapsed; NaN if the densest has fewer than k."""
-    out = np.full(n_sets, np.nan)
-    for k in range(1, n_sets + 1):
-        below = np.flatnonzero(np.asarray(n_collapsed) < k)
-        first = below.max() + 1 if below.size else 0
-        if first < len(density):
-            out[k - 1] = density[first]
-    return out
 
 
 def analyze(cfg: Config, arrays: dict) -> dict:

@@ -15,19 +15,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from superpose import metrics, plots
-from superpose.config import (
-    TrainConfig,
-    geometric_importance,
-    make_hyper,
-    per_feature,
-    per_instance,
-    snapshot_schedule,
-)
-from superpose.data import Independent
+from superpose.config import geometric_importance, snapshot_schedule
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, seed, steps
 from superpose.models import ReluOutput
-from superpose.sweep import Grid, Sweep, best_of
+from superpose.study import Study, density_study
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,45 +44,31 @@ def densities(cfg: Config) -> np.ndarray:
     return 20.0 ** -np.linspace(0, 1, cfg.n_densities)
 
 
-def train(cfg: Config, ctx) -> dict:
-    grid = Grid(density=densities(cfg), seed=np.arange(cfg.n_seeds))
-    coords = grid.coords
+def study(cfg: Config) -> Study:
+    """The grid: densities x seeds (the fits best() chooses among), one compiled sweep."""
+    frames = snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every) if cfg.n_frames else ()
     importance = geometric_importance(cfg.n_features, cfg.importance_ratio)
-    hyper = make_hyper(
-        grid.size,
-        cfg.n_features,
-        feature_prob=per_instance(coords["density"]),
-        importance=per_feature(importance),
-        lr=cfg.lr,
-    )
-    train_cfg = TrainConfig(
-        cfg.n_features,
-        cfg.n_hidden,
-        batch_size=cfg.batch_size,
-        n_steps=cfg.n_steps,
+    return density_study(
+        ReluOutput(),
+        densities(cfg),
+        cfg.n_seeds,
+        cfg,
+        importance,
         log_every=cfg.frame_every,
-        snapshot_steps=snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every) if cfg.n_frames else (),
+        snapshot_steps=frames,
     )
-    result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    arrays = {
-        "W": result.params["W"],
-        "b": result.params["b"],
-        "loss": result.loss,
-        "log_steps": result.log_steps,
-        "final_loss": result.final_loss,
-        "density": coords["density"],
-        "seed": coords["seed"],
-        "importance": hyper.importance,
-    }
-    if cfg.n_frames:
-        arrays.update(
-            snapshot_W=result.snapshots["W"],
-            snapshot_b=result.snapshots["b"],
-            snapshot_steps=result.snapshot_steps,
-        )
-    best = best_of({"W": arrays["W"], "b": arrays["b"]}, result.select_loss, grid, axis="seed")
+
+
+def train(cfg: Config, ctx) -> dict:
+    every = ctx.study("main", study(cfg))
+    best = every.best()
+    arrays = every.to_arrays()  # density, seed, W, b, loss, final_loss, log_steps, snapshot_* per instance
     arrays.update(
-        best_W=best["W"], best_b=best["b"], best_index=best["best_index"], best_density=densities(cfg)
+        importance=np.tile(geometric_importance(cfg.n_features, cfg.importance_ratio), (every.size, 1)),
+        best_W=best.params["W"],
+        best_b=best.params["b"],
+        best_index=np.ravel_multi_index((np.arange(best.size), best.kept["seed"]), every.shape),
+        best_density=densities(cfg),
     )
     return arrays
 
@@ -143,7 +121,8 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     axes[1, 0].set_ylabel("$W^TW$")
     sep = "\n" if k < 3 else " "  # two panels are narrower than the title
     fig.suptitle(
-        f"5 features in 2 dimensions{sep}(I = {cfg.importance_ratio}^i; best of {cfg.n_seeds} seeds)", fontsize=10
+        f"5 features in 2 dimensions{sep}(I = {cfg.importance_ratio}^i; best of {cfg.n_seeds} seeds)",
+        fontsize=10,
     )
     fig.tight_layout()
     return [plots.save(fig, f"{out_dir}/intro.png")]

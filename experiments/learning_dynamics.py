@@ -5,27 +5,16 @@ learned features end as digons (D_i = 1/2), two seeds each, with 300 weight snap
 such a run every feature's dimensionality D_i = ||W_i||^2 / sum_j (W_hat_i . W_j)^2 jumps between discrete
 values (1, 3/4, 2/3, 1/2, 2/5, 3/8, ...), and the jumps come with sudden drops of the loss.
 
-The detector, on each feature's trajectory over the snapshots (the functions below hold the definitions):
-  learned D_i   D_i where ||W_i|| >= learned_norm, else 0 ("not learned"): Xavier init gives every column a
-                norm near 0.5 and D_i ~ 0.1-0.25 that drifts with no geometry behind it until the feature grows.
-  plateau       >= min_plateau consecutive snapshots whose D_i stay within a band `band` wide (scanned left to
-                right, each as long as it goes); its value is its median.
-  level         consecutive plateaus within jump_min of each other, merged (a slow drift is no jump); its value
-                is that of its last plateau, where D_i settled.
-  jump          two consecutive levels of one feature (> jump_min apart by construction); its window runs from
-                the last snapshot of the earlier level to the first snapshot of the later one. A straight ramp
-                of any slope never makes one: plateaus on it are either absent or closer than band + slope.
-  loss drop     log10 of the loss log, averaged in bins of 1/bins_per_decade of a decade of steps; the slope
-                -d log L / d log t by central difference; a bin is in a drop where its slope exceeds
-                drop_factor x the context_quantile of the slopes within context_decades of it, plus drop_z
-                standard errors (from the window-to-window noise of log L over the second half of training).
-                Runs of neighbouring drop bins are the drop intervals: "the loss falls markedly faster here
-                than around it, beyond its noise".
-  coincidence   a jump's window overlaps a drop interval. Chance: the probability that a window of the same
-                log-width, placed uniformly in log-step between the first jump's start and the last step,
-                overlaps one (drops cover much of the time where features move, so this is well above 0).
-Guides: the paper's fractions 1, 3/4, 2/3, 1/2, 2/5, 3/8 (E5), within guide_tol, and 0 (not learned). The
-on-guide fraction counts the levels on either side of every jump except those at 0 (on a guide by definition).
+The detector (superpose.analysis.dynamics holds the definitions): a feature's "learned D_i" is D_i where
+||W_i|| >= learned_norm (else 0: Xavier init gives every column a norm near 0.5 and D_i ~ 0.1-0.25 that drifts
+with no geometry behind it); its plateaus (>= min_plateau snapshots within `band`) merge into levels, and two
+consecutive levels are a jump, whose window runs between them. A loss drop is where the binned slope of
+log L against log t exceeds drop_factor x its local context_quantile plus drop_z standard errors: "the loss
+falls markedly faster here than around it, beyond its noise". A jump coincides with a drop when its window
+overlaps one; chance is what windows of the same log-widths placed uniformly in log-step would give (drops
+cover much of the time where features move, so it is well above 0). Guides: the paper's fractions 1, 3/4,
+2/3, 1/2, 2/5, 3/8 (E5), within guide_tol, and 0 (not learned); the on-guide fraction counts the levels on
+either side of every jump except those at 0 (on a guide by definition).
 
 Measured while choosing (n=200, m=20 and n=400, m=30; lr 1e-3, batch 512, 300 snapshots): at densities 0.3-0.4
 (n=400) the learned features end as digons, 0.76-0.97 of the levels beside jumps sit on a guide (the guides
@@ -41,23 +30,28 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import NamedTuple
 
 import numpy as np
 
-from superpose import metrics
-from superpose.config import TrainConfig, make_hyper, per_instance, snapshot_schedule
+from superpose import Study
+from superpose.analysis.dynamics import (
+    chance_overlap,
+    coincides,
+    find_jumps,
+    guide_coverage,
+    learned_dimensionality,
+    loss_drops,
+    moving_frames,
+    on_guide,
+    transitions,
+)
+from superpose.analysis.sets import pair_order
+from superpose.config import snapshot_schedule
 from superpose.data import Independent
 from superpose.lab import Experiment, main
-from superpose.lab.experiment import result_arrays
 from superpose.lab.fields import count, fraction, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import dynamics as dynamics_plots
-from superpose.sweep import Grid, Sweep
-
-# The paper's fractions (E5) and 0 (not learned).
-FRACTION_NAMES = {1.0: "1", 3 / 4: "3/4", 2 / 3: "2/3", 1 / 2: "1/2", 2 / 5: "2/5", 3 / 8: "3/8", 0.0: "0"}
-GUIDES = tuple(FRACTION_NAMES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,179 +102,32 @@ QUICK = {
 }
 
 
-# --- training ------------------------------------------------------------------------------------------
-
-
 def train(cfg: Config, ctx) -> dict:
-    grid = Grid(density=np.asarray(cfg.densities, np.float32), seed=np.arange(cfg.n_seeds))
-    coords = grid.coords
-    hyper = make_hyper(
-        grid.size, cfg.n_features, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr
+    snapshots = snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.log_every, dense_until=cfg.dense_until)
+    study = Study(
+        ReluOutput(),
+        {"density": np.asarray(cfg.densities, np.float32), "seed": np.arange(cfg.n_seeds)},
+        config={"n_features": cfg.n_features, "n_hidden": cfg.n_hidden, "batch_size": cfg.batch_size}
+        | {"n_steps": cfg.n_steps, "log_every": cfg.log_every, "snapshot_steps": snapshots},
+        sampler=Independent(),
+        hyper={"importance": 1.0, "lr": cfg.lr},
+        root_seed=cfg.seed,
     )
-    train_cfg = TrainConfig(
-        cfg.n_features,
-        cfg.n_hidden,
-        batch_size=cfg.batch_size,
-        n_steps=cfg.n_steps,
-        log_every=cfg.log_every,
-        snapshot_steps=snapshot_schedule(
-            cfg.n_steps, cfg.n_frames, cfg.log_every, dense_until=cfg.dense_until
-        ),
-    )
-    result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    return {**result_arrays(result), "density": coords["density"], "seed": coords["seed"]}
+    return ctx.study("main", study).to_arrays()
 
 
-# --- the detector --------------------------------------------------------------------------------------
-
-
-class Level(NamedTuple):
-    """Snapshots [start, stop) of one feature where D_i held one value (merged plateaus)."""
-
-    start: int
-    stop: int
-    value: float
-
-
-class Jump(NamedTuple):
-    """One feature's D_i moving from one level to the next, between two snapshot steps."""
-
-    feature: int
-    before: float
-    after: float
-    start_step: int  # last snapshot of the earlier level
-    stop_step: int  # first snapshot of the later level
-
-
-def learned_dimensionality(Ws: np.ndarray, learned_norm: float) -> np.ndarray:
-    """Ws [k, m, n] snapshots -> [k, n] D_i where ||W_i|| >= learned_norm, else 0.
-
-    D_i as metrics.feature_dimensionality, through the [m, m] matrix G = W W^T: sum_j (W_hat_i . W_j)^2 =
-    W_i^T G W_i / ||W_i||^2, so D_i = ||W_i||^4 / W_i^T G W_i (O(m^2 n) a snapshot, not O(m n^2)).
-    """
-    Ws = np.asarray(Ws, dtype=np.float64)
-    norms2 = np.einsum("kmn,kmn->kn", Ws, Ws)
-    G = np.einsum("kmn,kpn->kmp", Ws, Ws)
-    quad = np.einsum("kmn,kmp,kpn->kn", Ws, G, Ws)
-    D = np.where(quad > metrics.EPS, norms2**2 / np.maximum(quad, metrics.EPS), 0.0)
-    return np.where(norms2 >= learned_norm**2, D, 0.0)
-
-
-def plateaus(d: np.ndarray, band: float, min_len: int) -> list[tuple[int, int]]:
-    """[start, stop) of the plateaus of one trajectory d [k]: scanning left to right, the longest run from
-    each start whose max - min <= band, kept if it has >= min_len snapshots (else the start moves on)."""
-    out, i, k = [], 0, len(d)
-    while i < k:
-        j, lo, hi = i + 1, d[i], d[i]
-        while j < k and max(hi, d[j]) - min(lo, d[j]) <= band:
-            lo, hi, j = min(lo, d[j]), max(hi, d[j]), j + 1
-        if j - i >= min_len:
-            out.append((i, j))
-            i = j
-        else:
-            i += 1
-    return out
-
-
-def levels(d: np.ndarray, band: float, min_len: int, jump_min: float) -> list[Level]:
-    """The plateaus of d [k], consecutive ones within jump_min of each other merged; value = the last's median."""
-    out: list[Level] = []
-    for start, stop in plateaus(d, band, min_len):
-        value = float(np.median(d[start:stop]))
-        if out and abs(value - out[-1].value) <= jump_min:
-            out[-1] = Level(out[-1].start, stop, value)
-        else:
-            out.append(Level(start, stop, value))
-    return out
-
-
-def find_jumps(D: np.ndarray, steps: np.ndarray, cfg: Config) -> list[Jump]:
-    """D [k, n] learned dimensionalities at snapshot steps [k] -> every feature's jumps, in feature order."""
-    out = []
-    for i in range(D.shape[1]):
-        lv = levels(D[:, i], cfg.band, cfg.min_plateau, cfg.jump_min)
-        out += [
-            Jump(i, a.value, b.value, int(steps[a.stop - 1]), int(steps[b.start])) for a, b in zip(lv, lv[1:])
-        ]
-    return out
-
-
-def loss_drops(loss: np.ndarray, log_steps: np.ndarray, cfg: Config) -> np.ndarray:
-    """[n_drops, 2] (first, last) step of each loss-drop interval of one loss log [n_logs] (module docstring)."""
-    t, ll = np.log10(np.asarray(log_steps, np.float64)), np.log10(np.asarray(loss, np.float64))
-    width = 1.0 / cfg.bins_per_decade
-    index = np.floor((t - t[0]) / width + 1e-9).astype(int)
-    bins = np.unique(index)
-    if bins.size < 3:
-        return np.zeros((0, 2))
-    mean_t = np.array([t[index == b].mean() for b in bins])
-    mean_l = np.array([ll[index == b].mean() for b in bins])
-    counts = np.array([(index == b).sum() for b in bins])
-    # Per-window noise from the second half, where the trend is slow: diff of neighbours, / sqrt 2.
-    noise = np.std(np.diff(ll[ll.size // 2 :])) / np.sqrt(2) if ll.size > 4 else 0.0
-    se = noise / np.sqrt(counts)
-    dt = mean_t[2:] - mean_t[:-2]
-    slope = (mean_l[:-2] - mean_l[2:]) / dt
-    slope_se = np.hypot(se[:-2], se[2:]) / dt
-    centre = mean_t[1:-1]
-    near = np.abs(centre[:, None] - centre[None, :]) <= cfg.context_decades
-    background = np.array([max(np.quantile(slope[row], cfg.context_quantile), 0.0) for row in near])
-    drop = slope > cfg.drop_factor * background + cfg.drop_z * slope_se
-    intervals: list[list[float]] = []
-    previous = -2
-    for j in np.flatnonzero(drop):  # j indexes the interior bins bins[1:-1]
-        lo, hi = 10 ** (t[0] + bins[j + 1] * width), 10 ** (t[0] + (bins[j + 1] + 1) * width)
-        if intervals and previous == j - 1:  # adjacent among the non-empty bins: one interval
-            intervals[-1][1] = hi
-        else:
-            intervals.append([lo, hi])
-        previous = j
-    return np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
-
-
-def coincides(jump: Jump, drops: np.ndarray) -> bool:
-    return bool(np.any((drops[:, 0] <= jump.stop_step) & (drops[:, 1] >= jump.start_step)))
-
-
-def chance_overlap(jumps: list[Jump], drops: np.ndarray, first: float, last: float) -> float:
-    """Mean over jumps of P(a window of the jump's log-width, uniform in log-step on [first, last], overlaps a
-    drop interval): the coincidence fraction expected if jumps ignored the loss."""
-    a0, a1 = np.log10(first), np.log10(last)
-    probs = []
-    for jump in jumps:
-        w = np.log10(jump.stop_step / jump.start_step)
-        top = a1 - w
-        if top <= a0:
-            probs.append(1.0 if len(drops) else 0.0)
-            continue
-        # window start p overlaps [lo, hi] iff p in [lo - w, hi]: measure the union, clipped to [a0, top]
-        spans = sorted((max(a0, np.log10(lo) - w), min(top, np.log10(hi))) for lo, hi in drops)
-        covered, end = 0.0, a0
-        for lo, hi in spans:
-            lo = max(lo, end)
-            if hi > lo:
-                covered += hi - lo
-                end = hi
-        probs.append(covered / (top - a0))
-    return float(np.mean(probs)) if probs else float("nan")
-
-
-def on_guide(value: float, tol: float) -> bool:
-    return min(abs(value - g) for g in GUIDES) <= tol
-
-
-def guide_coverage(tol: float) -> float:
-    """The share of [0, 1] within tol of a guide: the on-guide fraction of levels scattered at random."""
-    grid = np.linspace(0.0, 1.0, 100_001)
-    return float(np.mean(np.min(np.abs(grid[:, None] - np.asarray(GUIDES)[None, :]), axis=1) <= tol))
+def jumps_and_drops(cfg: Config, D: np.ndarray, steps: np.ndarray, loss: np.ndarray, log_steps: np.ndarray):
+    """(jumps, loss-drop intervals) of one run under the detector settings of cfg."""
+    jumps = find_jumps(D, steps, cfg.band, cfg.min_plateau, cfg.jump_min)
+    drop_args = (cfg.bins_per_decade, cfg.drop_factor, cfg.context_decades, cfg.context_quantile, cfg.drop_z)
+    return jumps, loss_drops(loss, log_steps, *drop_args)
 
 
 def analyze_instance(cfg: Config, arrays: dict, i: int) -> dict:
     """The detector's counts for instance i (numbers for the summary and the lists behind them)."""
     steps = arrays["snapshot_steps"]
     D = learned_dimensionality(arrays["snapshot_W"][i], cfg.learned_norm)
-    jumps = find_jumps(D, steps, cfg)
-    drops = loss_drops(arrays["loss"][i], arrays["log_steps"], cfg)
+    jumps, drops = jumps_and_drops(cfg, D, steps, arrays["loss"][i], arrays["log_steps"])
     hits = [coincides(j, drops) for j in jumps]
     sides = [v for j in jumps for v in (j.before, j.after) if v > 0]
     final = D[-1][D[-1] > 0]
@@ -366,20 +213,6 @@ def analyze(cfg: Config, arrays: dict) -> dict:
     }
 
 
-def transitions(jumps: list[Jump], tol: float) -> dict[str, int]:
-    """How often each (level -> level) transition occurs, levels named by their guide fraction if within tol."""
-
-    def name(v: float) -> str:
-        g = min(GUIDES, key=lambda g: abs(v - g))
-        return FRACTION_NAMES[g] if abs(v - g) <= tol else f"{v:.2f}"
-
-    counts: dict[str, int] = {}
-    for j in jumps:
-        key = f"{name(j.before)} -> {name(j.after)}"
-        counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
 def shown_instance(ranks: list[tuple[int, int]]) -> int:
     """The run the figure and animation show, from (jumps between learned levels, jumps) per instance: the
     most of the first (the paper's jumps between polytopes), then of the second."""
@@ -409,12 +242,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     views = [_run_view(cfg, arrays, i) for i in range(arrays["W"].shape[0])]
     v = views[shown_instance([view["rank"] for view in views])]
     fig = dynamics_plots.dynamics_figure(
-        v["steps"],
-        v["D"],
-        v["log_steps"],
-        v["loss"],
-        v["drops"],
-        v["jump_steps"],
+        *(v[k] for k in ("steps", "D", "log_steps", "loss", "drops", "jump_steps")),
         title=f"{n} features in {m} dimensions, {v['title']}: {v['counts']}\n"
         f"$D_i$ of learned features ($\\|W_i\\| \\geq$ {cfg.learned_norm:g}); shaded: loss drops; red ticks: jumps",
     )
@@ -425,51 +253,23 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     return paths
 
 
-def feature_order(W: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """`features` reordered so that each is followed by its most opposite partner in W [m, n] (cos < -0.5):
-    digons show as 2x2 blocks on the W^T W diagonal."""
-    cos = metrics.cosines(W)
-    left, order = list(features), []
-    while left:
-        i = left.pop(0)
-        order.append(i)
-        if left:
-            j = min(left, key=lambda f: cos[i, f])
-            if cos[i, j] < -0.5:
-                order.append(j)
-                left.remove(j)
-    return np.asarray(order, dtype=int)
-
-
-def animation_frames(steps: np.ndarray, until: float, max_frames: int) -> np.ndarray:
-    """Indices of at most max_frames snapshots: those up to 1.5 x `until` (the last jump's end), thinned evenly by
-    index (so log-spaced early in training), then the final snapshot. The frames where the geometry moves."""
-    last = steps.size - 1
-    moving = np.flatnonzero(steps[:last] <= 1.5 * until)
-    if moving.size > max_frames - 1:
-        moving = moving[np.unique(np.round(np.linspace(0, moving.size - 1, max_frames - 1)).astype(int))]
-    return np.append(moving, last)
-
-
 def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
     """The shown run (or the --instance/--where choices) forming: W^T W of the features ever learned, ordered
     so digons sit on the diagonal, each one's D_i (coloured as in the figure), and the loss. Frames: up to
     120 snapshots until the geometry stops moving, then the final one (keeps the GIF well under 2 MB)."""
     from superpose.plots.animation import Panel, geometry_animation
 
-    if options.instances is not None:
-        chosen = list(options.instances)
-    else:
-        chosen = [analyze(cfg, arrays)["shown_instance"]]
+    shown = options.instances is None
+    chosen = [analyze(cfg, arrays)["shown_instance"]] if shown else list(options.instances)
     results = {i: analyze_instance(cfg, arrays, i) for i in chosen}
     steps = arrays["snapshot_steps"]
     until = max((j.stop_step for r in results.values() for j in r["jumps"]), default=float(steps[-1]))
-    frames = animation_frames(steps, until, max_frames=120)
+    frames = moving_frames(steps, until, max_frames=120)
     panels = []
     for i, r in results.items():
         learned = np.flatnonzero((r["D"] > 0).any(axis=0))
         colors = dict(zip(learned, dynamics_plots.feature_colors(learned.size)))
-        order = feature_order(arrays["W"][i], learned)
+        order = pair_order(arrays["W"][i], learned)
         panels.append(
             Panel(
                 arrays["snapshot_W"][i][frames][:, :, order],

@@ -7,32 +7,17 @@ stages; the final attractor is an octahedron whose antipodal pairs join features
 runs go directly through an antiprism-like configuration. Several seeds train in one grid; each keeps a few
 hundred weight snapshots, from which every snapshot's geometry is classified.
 
-Stage labels (`classify`, one snapshot; the first that applies wins). Cosines are between feature directions;
-a set is "collapsed" when every pair of its members has cos > 0.9 (it is carried by one direction, as a
-principal component carries it), an "orthogonal triad" when every pair has |cos| < 0.2; a feature is
-represented when ||W_i|| > 0.5; antipodal pairs are mutually most-opposite features with cos < -0.9.
-  octahedron     all six represented, three antipodal pairs, each of one feature from each set, and the
-                 three pair axes mutually orthogonal (|cos| < 0.1)
-  antiprism      both sets orthogonal triads and all six represented, but not the octahedron: measured, the
-                 triads' mean directions are then opposite (cos -> -1) and one triad is twisted about that
-                 axis against the other (`triad_twist`), i.e. a triangular antiprism whose twist closes to
-                 the octahedron's
-  PC1            all six features along one direction (every cos > 0.9): the data's top principal component
-  PCA            both sets collapsed, onto different directions: one direction per set
-  init           every ||W_i|| < 0.5 (and not PC1 or PCA): the small random start, not yet collapsed
-  1 set split    one set collapsed, the other spread out
-  k pairs        none of the above (sets spread, neither collapsed nor orthogonal); k = 0..3 antipodal pairs
-                 across the sets (3 pairs: an octahedron not yet square)
-PC1 and PCA are the "PCA-like" stages. Pairs count as antipodal at cos < -0.9, so an antiprism twisted by
-less than ~32 degrees (1/3 + 2/3 cos(twist) > 0.9) already counts as the octahedron. The "0 pairs" plateau,
-the longest before the octahedron, is the geometry that stays final at density 0.2: in each set two members
-orthogonal and the third between them (cos ~0.65 with both). A stage is a run of at least `min_stage_frames` snapshots with one
-label; shorter flickers between stages are dropped, and two runs of one label around a flicker merge.
+Stage labels (superpose.analysis.sets.triples_stage, one snapshot; the comment above it defines them):
+octahedron, antiprism (both sets orthogonal triads, one twisted against the other), PC1 (all six along one
+direction), PCA (both sets collapsed onto different directions), init (all small), 1 set split, k pairs. PC1
+and PCA are the "PCA-like" stages. A stage is a run of at least `min_stage_frames` snapshots with one label;
+shorter flickers between stages are dropped, and two runs of one label around a flicker merge. The "0 pairs"
+plateau, the longest before the octahedron, is the geometry that stays final at density 0.2: in each set two
+members orthogonal and the third between them (cos ~0.65 with both).
 
 Measured at the defaults (32 seeds): all end as the octahedron and all start PCA-like; 22 take the path
 init -> PCA -> 1 set split -> 0 pairs -> 2 pairs -> antiprism -> octahedron (5 with PC1 before PCA), and 2
-skip the antiprism, going from pairs straight to the octahedron, so here most runs pass through the
-antiprism-like configuration on their way to the octahedron and a few go directly.
+go from pairs straight to the octahedron: most pass through the antiprism-like configuration, a few directly.
 
 Why W starts small (init_scale = 0.03 of the library's Xavier-normal std): from the library's init (column
 norms ~0.8) the model skips the PCA-like stage; the later stages are the same. Measured on 32 seeds (first
@@ -49,43 +34,31 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 
-from superpose import metrics, plots
-from superpose.config import TrainConfig, make_hyper, snapshot_schedule
+from superpose import Study, plots
+from superpose.analysis import sets
+from superpose.analysis.dynamics import stage_path as labelled_path
+from superpose.config import snapshot_schedule
 from superpose.data import Correlated
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, fraction, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import stages as stage_plots
 from superpose.plots.geometry import set_colors
-from superpose.sweep import Grid, Sweep
 
 N_FEATURES, N_HIDDEN, SET_SIZE = 6, 3, 3
-REPRESENTED = 0.5  # ||W_i|| above this: the feature is represented
-ANTIPODAL_COS = -0.9  # a pair with cos below this is antipodal
-AXES_COS = 0.1  # octahedron: the three pair axes mutually |cos| below this
-COLLAPSED_COS = 0.9  # a set whose members all have cos above this is carried by one direction
-TRIAD_COS = 0.2  # a set whose members all have |cos| below this is an orthogonal triad
-
-OCTAHEDRON, ANTIPRISM, PC1, PCA, SPLIT, INIT = "octahedron", "antiprism", "PC1", "PCA", "1 set split", "init"
-PCA_LIKE = (PC1, PCA)
-
-
-def pairs_label(k: int) -> str:
-    return f"{k} pair{'' if k == 1 else 's'}"
-
-
-STAGE_COLORS = {
-    INIT: "0.8",
-    PC1: "tab:purple",
-    PCA: "tab:blue",
-    SPLIT: "tab:cyan",
-    pairs_label(0): "tab:olive",
-    pairs_label(1): "khaki",
-    pairs_label(2): "tab:brown",
-    pairs_label(3): "tab:pink",
-    ANTIPRISM: "tab:orange",
-    OCTAHEDRON: "tab:green",
-}
+STAGES = [sets.INIT, sets.PC1, sets.PCA, sets.SPLIT, *map(sets.pairs_label, range(4)), sets.ANTIPRISM]
+COLORS = [
+    "0.8",
+    "tab:purple",
+    "tab:blue",
+    "tab:cyan",
+    "tab:olive",
+    "khaki",
+    "tab:brown",
+    "tab:pink",
+    "tab:orange",
+]
+STAGE_COLORS = dict(zip(STAGES, COLORS)) | {sets.OCTAHEDRON: "tab:green"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,156 +103,23 @@ GIF_FRAMES = 200
 
 
 def train(cfg: Config, ctx) -> dict:
-    grid = Grid(seed=np.arange(cfg.n_seeds))
-    hyper = make_hyper(grid.size, N_FEATURES, feature_prob=cfg.density, importance=1.0, lr=cfg.lr)
-    train_cfg = TrainConfig(
-        N_FEATURES,
-        N_HIDDEN,
-        batch_size=cfg.batch_size,
-        n_steps=cfg.n_steps,
-        log_every=cfg.frame_every,
-        snapshot_steps=snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every, cfg.dense_until),
+    snapshots = snapshot_schedule(cfg.n_steps, cfg.n_frames, cfg.frame_every, cfg.dense_until)
+    study = Study(
+        ScaledInitReluOutput(init_scale=cfg.init_scale),
+        {"seed": np.arange(cfg.n_seeds)},
+        config={"n_features": N_FEATURES, "n_hidden": N_HIDDEN, "batch_size": cfg.batch_size}
+        | {"n_steps": cfg.n_steps, "log_every": cfg.frame_every, "snapshot_steps": snapshots},
+        sampler=Correlated(SET_SIZE),
+        hyper={"feature_prob": cfg.density, "importance": 1.0, "lr": cfg.lr},
+        root_seed=cfg.seed,
     )
-    model = ScaledInitReluOutput(init_scale=cfg.init_scale)
-    result = ctx.sweep(
-        "main", Sweep(model, Correlated(SET_SIZE), train_cfg, hyper, grid.coords["seed"], cfg.seed)
-    )
-    return {
-        "W": result.params["W"],
-        "b": result.params["b"],
-        "loss": result.loss,
-        "log_steps": result.log_steps,
-        "final_loss": result.final_loss,
-        "snapshot_W": result.snapshots["W"],
-        "snapshot_b": result.snapshots["b"],
-        "snapshot_steps": result.snapshot_steps,
-        "seed": grid.coords["seed"],
-    }
-
-
-# --- geometry of one W [3, 6] --------------------------------------------------------------------------
-
-
-def antipodal_partners(W: np.ndarray, cos_max: float = ANTIPODAL_COS) -> list[tuple[int, int]]:
-    """Pairs (i < j) of features that are each other's most opposite feature, with cos < cos_max."""
-    c = metrics.cosines(W)
-    np.fill_diagonal(c, np.inf)
-    partner = c.argmin(axis=1)
-    return [(i, int(j)) for i, j in enumerate(partner) if i < j and partner[j] == i and c[i, j] < cos_max]
-
-
-def pair_axes_cos(W: np.ndarray, pairs: list[tuple[int, int]]) -> float:
-    """Largest |cos| between the axes W_i/|W_i| - W_j/|W_j| of the given pairs (nan for fewer than two)."""
-    if len(pairs) < 2:
-        return float("nan")
-    U = W / np.maximum(metrics.feature_norms(W), metrics.EPS)
-    axes = np.stack([U[:, i] - U[:, j] for i, j in pairs])
-    axes /= np.maximum(np.linalg.norm(axes, axis=1, keepdims=True), metrics.EPS)
-    g = np.abs(axes @ axes.T)
-    return float(g[np.triu_indices(len(pairs), 1)].max())
-
-
-def octahedron_report(W: np.ndarray) -> dict:
-    """What the octahedron checks read: represented count, antipodal pairs with their cosines, whether each
-    pair joins the two sets, and the largest |cos| between pair axes."""
-    W = np.asarray(W, dtype=np.float64)
-    pairs = antipodal_partners(W)
-    c = metrics.cosines(W)
-    return {
-        "represented": int(metrics.represented(W, REPRESENTED).sum()),
-        "pairs": pairs,
-        "pair_cos": [float(c[i, j]) for i, j in pairs],
-        "cross_set": [i // SET_SIZE != j // SET_SIZE for i, j in pairs],
-        "axes_cos": pair_axes_cos(W, pairs),
-    }
-
-
-def is_octahedron(W: np.ndarray) -> bool:
-    r = octahedron_report(W)
-    return (
-        r["represented"] == N_FEATURES
-        and len(r["pairs"]) == 3
-        and all(r["cross_set"])
-        and r["axes_cos"] < AXES_COS
-    )
-
-
-def in_set_cosines(W: np.ndarray) -> np.ndarray:
-    """[n_sets, 3] cosines between the distinct members of each set."""
-    c = metrics.cosines(W)
-    iu = np.triu_indices(SET_SIZE, 1)
-    return np.stack([c[s : s + SET_SIZE, s : s + SET_SIZE][iu] for s in range(0, W.shape[1], SET_SIZE)])
-
-
-def classify(W: np.ndarray) -> str:
-    """The stage label of one snapshot W [3, 6] (module docstring)."""
-    W = np.asarray(W, dtype=np.float64)
-    if is_octahedron(W):
-        return OCTAHEDRON
-    within = in_set_cosines(W)
-    collapsed = within.min(axis=1) > COLLAPSED_COS
-    triads = np.abs(within).max(axis=1) < TRIAD_COS
-    norms = metrics.feature_norms(W)
-    if triads.all() and (norms > REPRESENTED).all():
-        return ANTIPRISM
-    if metrics.cosines(W)[np.triu_indices(W.shape[1], 1)].min() > COLLAPSED_COS:
-        return PC1
-    if collapsed.all():
-        return PCA
-    if (norms < REPRESENTED).all():
-        return INIT
-    if collapsed.any():
-        return SPLIT
-    return pairs_label(sum(octahedron_report(W)["cross_set"]))
-
-
-def triad_twist(W: np.ndarray) -> tuple[float, float]:
-    """(cos between the two sets' mean directions, twist in degrees): the twist is the mean angle, about set
-    A's mean direction, between each member of A and its nearest member of -B. An octahedron whose pairs
-    join the sets: (-1, 0); a triangular antiprism: cos near -1 and a twist in (0, 60)."""
-    U = np.asarray(W, np.float64) / np.maximum(metrics.feature_norms(W), metrics.EPS)
-    a, b = U[:, :SET_SIZE], -U[:, SET_SIZE:]
-    axis = a.sum(axis=1) / max(np.linalg.norm(a.sum(axis=1)), metrics.EPS)
-    axis_cos = float(axis @ (-b.sum(axis=1)) / max(np.linalg.norm(b.sum(axis=1)), metrics.EPS))
-
-    def flat(v):
-        p = v - np.outer(axis, axis @ v)
-        return p / np.maximum(np.linalg.norm(p, axis=0), metrics.EPS)
-
-    angles = np.degrees(np.arccos(np.clip(flat(a).T @ flat(b), -1.0, 1.0)))
-    return axis_cos, float(angles.min(axis=1).mean())
-
-
-# --- stages of a trajectory ----------------------------------------------------------------------------
-
-
-def debounce(labels: list[str], min_frames: int) -> list[tuple[str, int, int]]:
-    """(label, first frame, last frame) of each run of at least min_frames equal labels, in order; shorter
-    runs are dropped, and runs of one label that only a dropped flicker separates merge into one."""
-    runs: list[list] = []
-    for i, label in enumerate(labels):
-        if runs and runs[-1][0] == label:
-            runs[-1][2] = i
-        else:
-            runs.append([label, i, i])
-    stable: list[list] = []
-    for label, first, last in runs:
-        if last - first + 1 < min_frames:
-            continue
-        if stable and stable[-1][0] == label:
-            stable[-1][2] = last
-        else:
-            stable.append([label, first, last])
-    return [(label, first, last) for label, first, last in stable]
+    return ctx.study("main", study).to_arrays()
 
 
 def stage_path(W_frames: np.ndarray, steps: np.ndarray, min_frames: int) -> list[dict]:
-    """W_frames [k, 3, 6] at steps [k] -> [{label, step (first frame's), frames (first, last)}, ...]."""
-    labels = [classify(W) for W in W_frames]
-    return [
-        {"label": label, "step": int(steps[first]), "frames": (first, last)}
-        for label, first, last in debounce(labels, min_frames)
-    ]
+    """W_frames [k, 3, 6] at steps [k] -> [{label, step (first frame's), frames (first, last)}, ...]: the runs of
+    at least min_frames snapshots of one `classify` label, flickers dropped (superpose.analysis.dynamics)."""
+    return labelled_path(sets.triples_stage, W_frames, steps, min_frames)
 
 
 def describe(path: list[dict]) -> str:
@@ -289,15 +129,12 @@ def describe(path: list[dict]) -> str:
 def stages_before_octahedron(path: list[dict]) -> list[str]:
     """Labels of the learned stages (init excluded) before the first octahedron stage."""
     labels = [s["label"] for s in path]
-    end = labels.index(OCTAHEDRON) if OCTAHEDRON in labels else len(labels)
-    return [label for label in labels[:end] if label != INIT]
+    end = labels.index(sets.OCTAHEDRON) if sets.OCTAHEDRON in labels else len(labels)
+    return [label for label in labels[:end] if label != sets.INIT]
 
 
 def first_learned(path: list[dict]) -> str | None:
-    return next((s["label"] for s in path if s["label"] != INIT), None)
-
-
-# --- analysis ------------------------------------------------------------------------------------------
+    return next((s["label"] for s in path if s["label"] != sets.INIT), None)
 
 
 def shown_instance(arrays: dict) -> int:
@@ -308,64 +145,62 @@ def shown_instance(arrays: dict) -> int:
 def analyze(cfg: Config, arrays: dict) -> dict:
     steps_k = arrays["snapshot_steps"]
     paths = [stage_path(Ws, steps_k, cfg.min_stage_frames) for Ws in arrays["snapshot_W"]]
-    final_octa = [is_octahedron(W) for W in arrays["W"]]
+    final_octa = [sets.is_octahedron(W) for W in arrays["W"]]
     i = shown_instance(arrays)
     W, path = arrays["W"][i], paths[i]
-    report = octahedron_report(W)
+    report = sets.octahedron_report(W)
     before = stages_before_octahedron(path)
     n_seeds = len(final_octa)
-    pca_first = [first_learned(p) in PCA_LIKE for p in paths]
-    via_antiprism = [ANTIPRISM in stages_before_octahedron(p) for p in paths]
+    pca_first = [first_learned(p) in sets.PCA_LIKE for p in paths]
+    via_antiprism = [sets.ANTIPRISM in stages_before_octahedron(p) for p in paths]
     twist = None
-    antiprism = [s for s in path if s["label"] == ANTIPRISM]
+    antiprism = [s for s in path if s["label"] == sets.ANTIPRISM]
     if antiprism:
         first, last = antiprism[0]["frames"]
-        axis_cos, deg = triad_twist(arrays["snapshot_W"][i][(first + last) // 2])
-        twist = {
-            "step": int(steps_k[(first + last) // 2]),
-            "axis_cos": round(axis_cos, 3),
-            "twist_deg": round(deg, 1),
-        }
+        axis_cos, deg = sets.triad_twist(arrays["snapshot_W"][i][(first + last) // 2])
+        step = int(steps_k[(first + last) // 2])
+        twist = {"step": step, "axis_cos": round(axis_cos, 3), "twist_deg": round(deg, 1)}
     pairs_text = ", ".join(f"({a},{b}) {c:.3f}" for (a, b), c in zip(report["pairs"], report["pair_cos"]))
     checks = [
-        {
-            "name": f"seed {int(arrays['seed'][i])} (lowest loss): three antipodal pairs",
-            "passed": bool(report["represented"] == N_FEATURES and len(report["pairs"]) == 3),
-            "value": f"{report['represented']} represented; pairs (features, cos): {pairs_text or 'none'}",
-            "expected": f"6 represented, 3 mutual pairs with cos < {ANTIPODAL_COS}",
-        },
-        {
-            "name": "each antipodal pair joins a feature of each set",
-            "passed": bool(len(report["pairs"]) == 3 and all(report["cross_set"])),
-            "value": f"{sum(report['cross_set'])} of {len(report['pairs'])} pairs cross the sets (set A = 0-2, B = 3-5)",
-            "expected": "3 of 3",
-        },
-        {
-            "name": "the three pair axes are mutually orthogonal",
-            "passed": bool(len(report["pairs"]) == 3 and report["axes_cos"] < AXES_COS),
-            "value": f"max |cos| between axes {report['axes_cos']:.3f}",
-            "expected": f"< {AXES_COS}",
-        },
-        {
-            "name": "seeds whose final weights are the octahedron",
-            "passed": bool(np.mean(final_octa) >= cfg.min_octahedron_fraction),
-            "value": f"{int(np.sum(final_octa))} of {n_seeds}",
-            "expected": f">= {cfg.min_octahedron_fraction:.0%} of the seeds",
-        },
-        {
-            "name": "the shown run passes through at least 2 geometries before the octahedron",
-            "passed": bool(path and path[-1]["label"] == OCTAHEDRON and len(before) >= 2),
-            "value": f"{len(before)} learned stages before it, {len({s['label'] for s in path})} distinct "
+        (
+            f"seed {int(arrays['seed'][i])} (lowest loss): three antipodal pairs",
+            bool(report["represented"] == N_FEATURES and len(report["pairs"]) == 3),
+            f"{report['represented']} represented; pairs (features, cos): {pairs_text or 'none'}",
+            f"6 represented, 3 mutual pairs with cos < {sets.ANTIPODAL_COS}",
+        ),
+        (
+            "each antipodal pair joins a feature of each set",
+            bool(len(report["pairs"]) == 3 and all(report["cross_set"])),
+            f"{sum(report['cross_set'])} of {len(report['pairs'])} pairs cross the sets (set A = 0-2, B = 3-5)",
+            "3 of 3",
+        ),
+        (
+            "the three pair axes are mutually orthogonal",
+            bool(len(report["pairs"]) == 3 and report["axes_cos"] < sets.AXES_COS),
+            f"max |cos| between axes {report['axes_cos']:.3f}",
+            f"< {sets.AXES_COS}",
+        ),
+        (
+            "seeds whose final weights are the octahedron",
+            bool(np.mean(final_octa) >= cfg.min_octahedron_fraction),
+            f"{int(np.sum(final_octa))} of {n_seeds}",
+            f">= {cfg.min_octahedron_fraction:.0%} of the seeds",
+        ),
+        (
+            "the shown run passes through at least 2 geometries before the octahedron",
+            bool(path and path[-1]["label"] == sets.OCTAHEDRON and len(before) >= 2),
+            f"{len(before)} learned stages before it, {len({s['label'] for s in path})} distinct "
             f"labels (init included): {describe(path)}",
-            "expected": "ends in the octahedron, >= 2 learned stages before it",
-        },
-        {
-            "name": "the first geometry learned is PCA-like (sets collapsed onto principal directions)",
-            "passed": bool(pca_first[i]),
-            "value": f"shown run: {first_learned(path)}; seeds starting PCA-like: {sum(pca_first)} of {n_seeds}",
-            "expected": f"shown run: one of {list(PCA_LIKE)}",
-        },
+            "ends in the octahedron, >= 2 learned stages before it",
+        ),
+        (
+            "the first geometry learned is PCA-like (sets collapsed onto principal directions)",
+            bool(pca_first[i]),
+            f"shown run: {first_learned(path)}; seeds starting PCA-like: {sum(pca_first)} of {n_seeds}",
+            f"shown run: one of {list(sets.PCA_LIKE)}",
+        ),
     ]
+    checks = [dict(zip(("name", "passed", "value", "expected"), c), passed=bool(c[1])) for c in checks]
     return {
         "experiment": "octahedron",
         "shown_seed": int(arrays["seed"][i]),
@@ -380,16 +215,6 @@ def analyze(cfg: Config, arrays: dict) -> dict:
     }
 
 
-# --- figures -------------------------------------------------------------------------------------------
-
-
-def octahedron_edges(W: np.ndarray) -> list[tuple[int, int]]:
-    """Pairs of features that are neither antipodal nor parallel (|cos| < 0.5): an octahedron's 12 edges."""
-    c = metrics.cosines(W)
-    n = W.shape[1]
-    return [(i, j) for i in range(n) for j in range(i + 1, n) if abs(c[i, j]) < 0.5]
-
-
 def plot(cfg: Config, arrays: dict, out_dir) -> list:
     i = shown_instance(arrays)
     steps_k, log_steps = arrays["snapshot_steps"], arrays["log_steps"]
@@ -400,35 +225,22 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     fig = plt.figure(figsize=(max(8.0, 1.3 * n_cols), 8.0))
     grid = fig.add_gridspec(3, n_cols, height_ratios=[1.4, 1.2, 1.2], hspace=0.4, top=0.93)
     ax = fig.add_subplot(grid[0, :])
-    stage_plots.stage_timeline(
-        ax,
-        log_steps,
-        arrays["loss"][i],
-        [(s["label"], s["step"]) for s in path],
-        STAGE_COLORS,
-        np.delete(arrays["loss"], i, axis=0),
+    others = np.delete(arrays["loss"], i, axis=0)
+    stages = [(s["label"], s["step"]) for s in path]
+    stage_plots.stage_timeline(ax, log_steps, arrays["loss"][i], stages, STAGE_COLORS, others)
+    ax.set(
+        title=f"seed {int(arrays['seed'][i])} (lowest final loss; other seeds grey): its stages", xlabel=""
     )
-    ax.set_title(
-        f"seed {int(arrays['seed'][i])} (lowest final loss; other seeds grey): its stages", fontsize=9
-    )
-    ax.set_xlabel("")
+    ax.title.set_fontsize(9)
     raster = fig.add_subplot(grid[1, :], sharex=ax)
-    stage_plots.stage_raster(
-        raster,
-        [[(s["label"], s["step"]) for s in p] for p in paths],
-        float(log_steps[-1]),
-        STAGE_COLORS,
-        first_step=float(log_steps[0]),
-    )
+    every = [[(s["label"], s["step"]) for s in p] for p in paths]
+    stage_plots.stage_raster(raster, every, float(log_steps[-1]), STAGE_COLORS, first_step=log_steps[0])
     raster.set_yticks([])
     raster.set_ylabel(f"{len(paths)} seeds", fontsize=8)
     for j, stage in enumerate(path):
-        first, last = stage["frames"]
-        mid = (first + last) // 2
-        sub = fig.add_subplot(grid[2, j], projection="3d")
-        stage_plots.features_3d(
-            sub, arrays["snapshot_W"][i][mid], colors, title=f"{stage['label']}\nstep {steps_k[mid]:,}"
-        )
+        mid = sum(stage["frames"]) // 2
+        sub, title = fig.add_subplot(grid[2, j], projection="3d"), f"{stage['label']}\nstep {steps_k[mid]:,}"
+        stage_plots.features_3d(sub, arrays["snapshot_W"][i][mid], colors, title=title)
     fig.suptitle(
         f"E12: 6 features in 3-D as two correlated triples (density {cfg.density}); below: seed "
         f"{int(arrays['seed'][i])} mid-stage (blue: set A, orange: set B)",
@@ -439,9 +251,9 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     W = arrays["W"][i]
     fig = plt.figure(figsize=(6.0, 3.0))
     ax3 = fig.add_subplot(1, 2, 1, projection="3d")
-    r = octahedron_report(W)
+    r = sets.octahedron_report(W)
     stage_plots.features_3d(
-        ax3, W, colors, edges=octahedron_edges(W), title=f"final W: pairs {r['pairs']}", azim=35, elev=25
+        ax3, W, colors, edges=sets.octahedron_edges(W), title=f"final W: pairs {r['pairs']}", azim=35, elev=25
     )
     ax2 = fig.add_subplot(1, 2, 2)
     plots.gram_heatmap(ax2, W, title="$W^TW$ (A = 0-2, B = 3-5)")
@@ -459,23 +271,12 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
     colors = set_colors(N_FEATURES, SET_SIZE)
     k = arrays["snapshot_steps"].size
     keep = np.unique(np.linspace(0, k - 1, min(k, GIF_FRAMES)).round().astype(int))  # keeps the last frame
-    panels = [
-        Panel(
-            arrays["snapshot_W"][i][keep],
-            title=f"seed {int(arrays['seed'][i])}",
-            colors=colors,
-            loss=arrays["loss"][i],
-        )
-        for i in chosen
-    ]
+    W, loss, seeds = arrays["snapshot_W"], arrays["loss"], arrays["seed"]
+    panels = [Panel(W[i][keep], title=f"seed {int(seeds[i])}", colors=colors, loss=loss[i]) for i in chosen]
     labels = None
     if len(chosen) == 1:  # one run: name the stage it is in on every frame (the debounced stages)
         stages = stage_path(arrays["snapshot_W"][chosen[0]], arrays["snapshot_steps"], cfg.min_stage_frames)
-        now = [""] * k
-        for s in stages:
-            for f in range(s["frames"][0], k):
-                now[f] = s["label"]
-        labels = [now[f] for f in keep]
+        labels = [next((s["label"] for s in reversed(stages) if s["frames"][0] <= f), "") for f in keep]
     path = geometry_animation(
         f"{out_dir}/octahedron_forming",
         panels,

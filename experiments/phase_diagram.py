@@ -14,12 +14,13 @@ from typing import NamedTuple
 import numpy as np
 
 from superpose import theory
-from superpose.config import TrainConfig, make_hyper, per_instance
-from superpose.data import Independent
+from superpose.config import per_instance
+from superpose.lab import Experiment
 from superpose.lab.fields import count, fraction, nonnegative, positive, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots.phase import phase_figure
-from superpose.sweep import Grid, Sweep, best_of
+from superpose.study import Study
+from superpose.sweep import pick_best
 
 
 class PhaseTheory(NamedTuple):
@@ -73,52 +74,47 @@ def axes(cfg: PhaseConfig) -> tuple[np.ndarray, np.ndarray]:
     return r.astype(np.float32), s.astype(np.float32)
 
 
-def train(cfg: PhaseConfig, ctx) -> dict:
+def study(cfg: PhaseConfig) -> Study:
+    """r x density x fits; the extra feature (the last one) has importance r, the others 1."""
     r, s = axes(cfg)
-    grid = Grid(r=r, density=s, seed=np.arange(cfg.n_fits))
-    coords = grid.coords
-    importance = np.ones((grid.size, cfg.n_features), np.float32)
-    importance[:, -1] = coords["r"]  # the extra feature is the last one
-    hyper = make_hyper(
-        grid.size,
-        cfg.n_features,
-        feature_prob=per_instance(coords["density"]),
-        importance=importance,
-        lr=cfg.lr,
-    )
-    train_cfg = TrainConfig(
-        cfg.n_features,
-        cfg.n_hidden,
-        batch_size=cfg.batch_size,
-        n_steps=cfg.n_steps,
-        eval_batches=cfg.eval_batches,
-    )
-    result = ctx.sweep("main", Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed))
-    W, b = result.params["W"], result.params["b"]
+
+    def hyper(coords: dict, _) -> dict:
+        importance = np.ones((coords["r"].size, cfg.n_features), np.float32)
+        importance[:, -1] = coords["r"]
+        return {"feature_prob": per_instance(coords["density"]), "importance": importance, "lr": cfg.lr}
+
+    config = {"n_features": cfg.n_features, "n_hidden": cfg.n_hidden, "batch_size": cfg.batch_size}
+    config.update(n_steps=cfg.n_steps, eval_batches=cfg.eval_batches)
+    axes_ = {"r": r, "density": s, "seed": np.arange(cfg.n_fits)}
+    return Study(ReluOutput(), axes=axes_, config=config, hyper=hyper, root_seed=cfg.seed)
+
+
+def train(cfg: PhaseConfig, ctx) -> dict:
+    every = ctx.study("main", study(cfg))
+    arrays = every.to_arrays()  # r, density, seed, W, b, final_loss (sampled, mean over features), ...
+    W, b, r = arrays["W"], arrays["b"], arrays["r"]
+    importance = np.ones((r.size, cfg.n_features), np.float32)
+    importance[:, -1] = r
     # Fits are ranked by their exact expected loss, not the sampled evaluation loss: at density 0.01 a pair
-    # of features is active together in 1 example in 10^4, so a few thousand samples cannot rank fits
-    # whose difference lies in exactly those events.
+    # of features is active together in 1 example in 10^4, so sampling cannot cheaply rank fits whose
+    # difference lies in exactly those events.
     exact = np.array(
         [
-            theory.expected_loss(W[i], b[i], importance[i], coords["density"][i], cfg.quadrature)
-            for i in range(grid.size)
+            theory.expected_loss(W[i], b[i], importance[i], arrays["density"][i], cfg.quadrature)
+            for i in range(r.size)
         ]
     )
-    best = best_of({"W": W, "b": b}, exact, grid, axis="seed")
-    return {
-        "W": W,
-        "b": b,
-        "final_loss": result.final_loss,  # sampled, mean over features (training convention)
-        "exact_loss": exact,  # exact over activity patterns, summed over features (theory convention)
-        "r": coords["r"],
-        "density": coords["density"],
-        "seed": coords["seed"],
-        "axis_r": r,
-        "axis_density": s,
-        "best_W": best["W"],  # [n_r, n_s, m, n]
-        "best_b": best["b"],
-        "best_loss": exact[best["best_index"]],
-    }
+    pick = np.maximum(pick_best(exact.reshape(every.shape), axis=2), 0)
+    best = np.ravel_multi_index((*np.indices(pick.shape), pick), every.shape)  # [n_r, n_s] flat indices
+    arrays.update(
+        exact_loss=exact,  # exact over activity patterns, summed over features (theory convention)
+        axis_r=every.axes["r"],
+        axis_density=every.axes["density"],
+        best_W=W[best],  # [n_r, n_s, m, n]
+        best_b=b[best],
+        best_loss=exact[best],
+    )
+    return arrays
 
 
 def phases(cfg: PhaseConfig, arrays: dict) -> dict:
@@ -189,3 +185,14 @@ def plot(cfg: PhaseConfig, arrays: dict, out_dir) -> list:
         excluded=p["distance"] <= cfg.margin,
     )
     return [path]
+
+
+def phase_experiment(name: str, n_features: int, n_hidden: int, description: str) -> Experiment:
+    """The Experiment of one diagram: PhaseConfig with this (n_features, n_hidden) as its defaults."""
+    config = dataclasses.make_dataclass(
+        "Config",
+        [("n_features", int, n_features), ("n_hidden", int, n_hidden)],
+        bases=(PhaseConfig,),
+        frozen=True,
+    )
+    return Experiment(name, config, train, analyze, plot, QUICK, description=description)

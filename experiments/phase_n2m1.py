@@ -10,21 +10,13 @@ is closest to W's.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
-from superpose.experiments.phase_diagram import QUICK, PhaseConfig, analyze, plot, train
+from superpose.experiments.phase_diagram import phase_experiment
 
-from superpose.lab import Experiment, main
+from superpose.lab import main
 
-
-@dataclasses.dataclass(frozen=True)
-class Config(PhaseConfig):
-    n_features: int = 2
-    n_hidden: int = 1
-
-
-EXPERIMENT = Experiment("phase_n2m1", Config, train, analyze, plot, QUICK, description=__doc__)
+EXPERIMENT = phase_experiment("phase_n2m1", n_features=2, n_hidden=1, description=__doc__)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

@@ -10,21 +10,13 @@ is closest to W's.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
-from superpose.experiments.phase_diagram import QUICK, PhaseConfig, analyze, plot, train
+from superpose.experiments.phase_diagram import phase_experiment
 
-from superpose.lab import Experiment, main
+from superpose.lab import main
 
-
-@dataclasses.dataclass(frozen=True)
-class Config(PhaseConfig):
-    n_features: int = 3
-    n_hidden: int = 2
-
-
-EXPERIMENT = Experiment("phase_n3m2", Config, train, analyze, plot, QUICK, description=__doc__)
+EXPERIMENT = phase_experiment("phase_n3m2", n_features=3, n_hidden=2, description=__doc__)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

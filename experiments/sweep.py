@@ -49,7 +49,7 @@ class Config:
     log_every: int = count(10)  # the loss-log window; snapshots fall on its multiples
     chunk_steps: int | None = count(None)  # steps per compiled call (None: derived)
     eval_batches: int = count(8)
-    eval_actives: int = count(10_000)
+    eval_actives: int = count(200_000)
     max_eval_batches: int | None = count(None)
     rng: str = "hash"
     n_frames: int = count(50, minimum=0)  # weight snapshots per instance, log-spaced (0: none)

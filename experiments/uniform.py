@@ -19,13 +19,11 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.config import TrainConfig, make_hyper, per_instance
-from superpose.data import Independent
 from superpose.lab import Experiment, main
 from superpose.lab.fields import count, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import uniform as uniform_plots
-from superpose.sweep import Grid, Sweep, best_of
+from superpose.study import density_study
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,20 +84,14 @@ def train(cfg: Config, ctx) -> dict:
     arrays = {}
     for key, n, m, n_dens in cases(cfg):
         dens = densities(n_dens, cfg.density_min)
-        grid = Grid(density=dens, seed=np.arange(cfg.n_seeds))
-        coords = grid.coords
-        hyper = make_hyper(
-            grid.size, n, feature_prob=per_instance(coords["density"]), importance=1.0, lr=cfg.lr
-        )
-        train_cfg = TrainConfig(n, m, batch_size=cfg.batch_size, n_steps=cfg.n_steps)
-        sweep = Sweep(ReluOutput(), Independent(), train_cfg, hyper, coords["seed"], cfg.seed)
-        result = ctx.sweep(key, sweep)
-        best = best_of(result.params, result.select_loss, grid, axis="seed")
-        arrays[f"{key}_W"] = best["W"]  # [n_densities, m, n]
-        arrays[f"{key}_b"] = best["b"]  # [n_densities, n]
+        study = density_study(ReluOutput(), dens, cfg.n_seeds, cfg, n_features=n, n_hidden=m)
+        every = ctx.study(key, study)
+        best = every.best()
+        arrays[f"{key}_W"] = best.params["W"]  # [n_densities, m, n]
+        arrays[f"{key}_b"] = best.params["b"]  # [n_densities, n]
         arrays[f"{key}_density"] = dens
-        arrays[f"{key}_final_loss"] = grid.unflatten(result.final_loss)  # [n_densities, n_seeds]
-        arrays[f"{key}_loss"] = result.loss[best["best_index"]]  # [n_densities, n_logs]
+        arrays[f"{key}_final_loss"] = every.final_loss  # [n_densities, n_seeds]
+        arrays[f"{key}_loss"] = best.loss  # [n_densities, n_logs]
     return arrays
 
 

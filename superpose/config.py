@@ -23,6 +23,24 @@ class ConfigError(ValueError):
     The message is one line for the user; the `superpose` command prints it and exits with code 2."""
 
 
+def lookup(spec, registry: dict, kind: str, usable, wants: str):
+    """A registered name's new instance, or `spec` itself when `usable(spec)`; ConfigError in one line for a
+    class, None, an unknown name or an object that lacks what a `kind` needs (`wants`, in words)."""
+    known = ", ".join(sorted(registry))
+    if isinstance(spec, str):
+        try:
+            return registry[spec]()
+        except KeyError:
+            raise ConfigError(f"unknown {kind} {spec!r}; known: {known}") from None
+    if isinstance(spec, type):
+        raise ConfigError(
+            f"{kind} must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
+        )
+    if not usable(spec):
+        raise ConfigError(f"{kind} must be a name ({known}) or an object with {wants}, got {spec!r}")
+    return spec
+
+
 def _positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -65,11 +83,13 @@ class TrainConfig:
     chunk_steps: int | None = None  # steps per compiled call (None: derived); progress/checkpoints between
     snapshot_steps: tuple[int, ...] = ()  # weights are kept at these steps (multiples of steps_per_log)
     # Evaluation (sweep.py, `eval_batch_counts`): each trained model is scored on enough batches that its
-    # rarest feature is expected active eval_actives times (10,000: the loss of a sparse model is a sum of rare
-    # events, and 10,000 of them put its relative noise well under 1%), at least eval_batches and at most
+    # rarest feature is expected active eval_actives times and eval_actives samples are expected to hold two or
+    # more features at once (a sparse model's loss is a sum of rare interference events, and fits of one grid
+    # point can differ by 0.1-0.2%: on the intro grid, 200,000 such events rank them to about 0.1%, where
+    # 10,000 rarest-feature events left the loss itself 1-2% noisy), at least eval_batches and at most
     # max_eval_batches (None: n_steps // 4, so the two evaluations cost at most ~1/6 of training).
     eval_batches: int = 8
-    eval_actives: int = 10_000
+    eval_actives: int = 200_000
     max_eval_batches: int | None = None
     rng: str = "hash"  # "hash": threefry-seeded counter hash (fast); "threefry": jax.random.uniform
     unroll: int = 1  # training steps unrolled per iteration of the compiled step loop (equal up to rounding)
@@ -77,7 +97,15 @@ class TrainConfig:
     steps_per_chunk: int = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "n_hidden", "batch_size", "n_steps", "eval_batches", "eval_actives", "unroll"):
+        for name in (
+            "n_features",
+            "n_hidden",
+            "batch_size",
+            "n_steps",
+            "eval_batches",
+            "eval_actives",
+            "unroll",
+        ):
             _positive_int(name, getattr(self, name))
         if self.max_eval_batches is not None:
             _positive_int("max_eval_batches", self.max_eval_batches)

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from superpose.config import ConfigError
+from superpose.config import ConfigError, lookup
 
 # A density is drawn as the nearest multiple of 2**-32 (the gate word's resolution). Below 2**-26 (64 gate
 # words) that can be more than 1% off (at 2e-10, 16%): each sampler's `check` refuses it, and Sweep calls it.
@@ -301,20 +301,8 @@ SIGNED_MAGNITUDES = {"uniform": False, "exponential": False, "power_law": False,
 def get_sampler(spec):
     """A sampler from its registered name (SAMPLERS) or a sampler instance (returned as it is); ConfigError
     for anything else (a class, None, an unknown name)."""
-    if isinstance(spec, str):
-        try:
-            return SAMPLERS[spec]()
-        except KeyError:
-            raise ConfigError(f"unknown sampler {spec!r}; known: {', '.join(sorted(SAMPLERS))}") from None
-    if isinstance(spec, type):
-        raise ConfigError(
-            f"sampler must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
-        )
-    if not (callable(getattr(spec, "sample", None)) or callable(getattr(spec, "draw", None))):
-        raise ConfigError(
-            f"sampler must be a name ({', '.join(sorted(SAMPLERS))}) or an object with sample or draw, got {spec!r}"
-        )
-    return spec
+    usable = lambda x: callable(getattr(x, "sample", None)) or callable(getattr(x, "draw", None))  # noqa: E731
+    return lookup(spec, SAMPLERS, "sampler", usable, "sample or draw")
 
 
 def produces_signed(sampler) -> bool | None:

@@ -45,6 +45,7 @@ from superpose.config import (
     TrainConfig,
     geometric_importance,
     make_hyper,
+    per_feature,
     per_instance,
 )
 from superpose.sweep import Sweep, SweepResult, exact_axis, pick_best
@@ -295,6 +296,23 @@ class Study:
             "config": self.config,
             "root_seed": int(self.root_seed),
         }
+
+
+def density_study(model, densities, n_seeds: int, cfg, importance=1.0, **overrides) -> Study:
+    """The paper's usual grid: `densities` x `n_seeds` fits of `model` (on its default sampler), with
+    n_features, n_hidden, batch_size, n_steps, lr and seed (the root seed) read from `cfg` (an experiment's
+    Config, or any object with those attributes) unless given in `overrides`; other overrides are TrainConfig
+    fields. `importance`: a scalar or one value per feature."""
+    read = {k: overrides.pop(k, None) for k in ("n_features", "n_hidden", "batch_size", "n_steps", "lr", "seed")}
+    read = {k: getattr(cfg, k) if v is None else v for k, v in read.items()}
+    lr, seed = read.pop("lr"), read.pop("seed")
+    return Study(
+        model,
+        axes={"density": densities, "seed": np.arange(n_seeds)},
+        config={**read, **overrides},
+        hyper={"importance": importance if np.ndim(importance) == 0 else per_feature(importance), "lr": lr},
+        root_seed=seed,
+    )
 
 
 def _fields(obj) -> set[str]:

@@ -16,6 +16,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import superpose
 from superpose import testing
 from superpose.lab import main
 
@@ -40,6 +41,17 @@ def test_quick_mode_passes_its_checks(tmp_path):
     assert len(summary["checks"]) == 3 and all(c["passed"] for c in summary["checks"])
     vuln = [row["vulnerability"] for row in summary["per_density"]]
     assert max(vuln) > 3 * vuln[0]
+    # Wrong models fed to the same analysis: every density given the dense fit (no superposition anywhere)
+    # fails "rises"; the axis reversed fails "as vulnerable as the baseline" at density 1.
+    arrays = dict(superpose.load_run("latest", root=tmp_path).arrays)
+    cfg = adv.EXPERIMENT.make_config(quick=True)
+    dense = {**arrays, "best_W": np.repeat(arrays["best_W"][:1], len(arrays["best_W"]), 0)}
+    dense["best_b"] = np.repeat(arrays["best_b"][:1], len(arrays["best_b"]), 0)
+    failed = [c["name"] for c in adv.analyze(cfg, dense)["checks"] if not c["passed"]]
+    assert "vulnerability rises as superposition forms" in failed, failed
+    flipped = {**arrays, "best_W": arrays["best_W"][::-1], "best_b": arrays["best_b"][::-1]}
+    failed = [c["name"] for c in adv.analyze(cfg, flipped)["checks"] if not c["passed"]]
+    assert any(name.startswith("without superposition") for name in failed), failed
 
 
 def dataset(n: int, density: float, size: int = 4000, seed: int = 0) -> np.ndarray:

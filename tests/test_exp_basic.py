@@ -9,6 +9,7 @@ ones in 80% of pairs (not 90%).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -18,6 +19,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+import superpose
 from superpose import testing
 from superpose.lab import main
 
@@ -61,6 +63,17 @@ def test_across_sparsity_quick_checks_pass(tmp_path):
     assert len(summary["checks"]) == 4  # so that "every check passed" is not vacuous
     assert summary["onset_density"] is not None and summary["onset_density"] < 1.0
     assert list(tmp_path.glob("across_sparsity/*/across_sparsity.png"))
+    # Wrong models fed to the same analysis: the key checks fail.
+    arrays = dict(superpose.load_run("latest", root=tmp_path).arrays)
+    cfg = across.Config(**{**dataclasses.asdict(across.Config()), **across.QUICK})
+    reversed_axis = {**arrays, "W": arrays["W"][::-1]}  # each density given another density's model
+    failed = [c["name"] for c in across.analyze(cfg, reversed_axis)["checks"] if not c["passed"]]
+    assert any(name.startswith("features represented grow with sparsity") for name in failed), failed
+    flipped = {**arrays, "importance": arrays["importance"][::-1].copy()}  # the importance ranking reversed
+    failed = [c["name"] for c in across.analyze(cfg, flipped)["checks"] if not c["passed"]]
+    assert any(name.startswith("at every density the dedicated features outrank") for name in failed), failed
+    untrained = {**arrays, "W": np.random.default_rng(0).normal(scale=0.05, size=arrays["W"].shape)}
+    assert not any(c["passed"] for c in across.analyze(cfg, untrained)["checks"])
 
 
 # --- analysis on hand-built weights ---------------------------------------------------------------------

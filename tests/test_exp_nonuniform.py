@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from superpose.lab.registry import load_experiment_module
+from superpose.warm import WarmStartSweep, digons, losses_on_sample, rotated_polygon
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,8 +26,8 @@ def _rot(theta):
 @given(theta=st.floats(0, 2 * np.pi), scale=st.floats(0.8, 1.5))
 def test_classify_rotated_geometries(theta, scale):
     rng = np.random.default_rng(0)
-    pent = scale * _rot(theta) @ nu.warm_W(nu.PENTAGON, rng)
-    dig = scale * _rot(theta) @ nu.warm_W(nu.DIGONS, rng)
+    pent = scale * _rot(theta) @ nu.START_W[nu.PENTAGON](5, rng)
+    dig = scale * _rot(theta) @ nu.START_W[nu.DIGONS](5, rng)
     assert nu.classify(pent) == nu.PENTAGON
     assert nu.classify(dig) == nu.DIGONS
     squashed = pent.copy()
@@ -37,8 +38,8 @@ def test_classify_rotated_geometries(theta, scale):
 @given(p=st.floats(0.05, 0.5))
 def test_dropped_feature_loss_is_its_variance(p):
     # W = 0, b = E[x] = p/2 on one feature: the loss is Var(x) = p/3 - p^2/4.
-    (loss,) = nu.losses_on_sample(
-        np.zeros((1, 2, 1)), np.array([[p / 2]]), np.array([p], np.float32), 1 << 18, 1
+    (loss,) = losses_on_sample(
+        nu.MODEL, np.zeros((1, 2, 1)), np.array([[p / 2]]), np.array([p], np.float32), 1 << 18, 1
     )
     assert loss == pytest.approx(p / 3 - p**2 / 4, rel=0.05)
 
@@ -52,14 +53,14 @@ def test_warm_starts_survive_device_placement():
     from superpose.models import ReluOutput
 
     N = 3
-    W0 = np.stack([nu.warm_W(nu.PENTAGON, np.random.default_rng(i)) for i in range(N)])
+    W0 = np.stack([rotated_polygon(5, np.random.default_rng(i)) for i in range(N)])
     cfg = TrainConfig(5, 2, batch_size=8, n_steps=10)
-    sweep = nu.WarmStartSweep(
+    sweep = WarmStartSweep(
         ReluOutput(), Independent(), cfg, make_hyper(N, 5, feature_prob=0.05), np.arange(N), W0=W0
     )
     for devices in (jax.devices()[:1], jax.devices()[:3], jax.devices()):
         placed = sweep.on(devices)
-        assert type(placed) is nu.WarmStartSweep and placed.devices == list(devices)
+        assert type(placed) is WarmStartSweep and placed.devices == list(devices)
         np.testing.assert_allclose(np.asarray(placed.init().params["W"])[:N], W0)
 
 
@@ -78,9 +79,9 @@ def test_warm_start_replaces_W_only_where_given():
 
     N = 3  # with 4 test devices the instance axis is padded
     W0 = np.full((N, 2, 5), np.nan, np.float32)
-    W0[1] = nu.warm_W(nu.PENTAGON, np.random.default_rng(0))
+    W0[1] = rotated_polygon(5, np.random.default_rng(0))
     cfg = TrainConfig(5, 2, batch_size=8, n_steps=10)
-    sweep = nu.WarmStartSweep(
+    sweep = WarmStartSweep(
         ReluOutput(), Independent(), cfg, make_hyper(N, 5, feature_prob=0.05), np.arange(N), W0=W0
     )
     W = np.asarray(sweep.init().params["W"])[:N]
@@ -108,6 +109,15 @@ def test_quick_run_checks(tmp_path):
     assert np.isfinite(summary["snap_ratio"]) and summary["snap_ratio"] < 1
     assert summary["norm_vs_bias"]["squared_form_corr"] > 0.7
     assert (summary_path.parent / "nonuniform.png").exists()
+    # A wrong model: the same fits credited to the mirrored densities (feature 0 denser where it was sparser).
+    from superpose.lab import store
+
+    arrays = dict(store.read_npz(summary_path.parent / "results.npz"))
+    arrays["ratio"], arrays["dropped_loss"] = 1 / arrays["ratio"], arrays["dropped_loss"][::-1]
+    wrong = {c["name"][:30]: c["passed"] for c in nu.analyze(nu.Config(), arrays)["checks"]}
+    assert list(wrong.values())[:3] == [False, False, False], wrong  # crossing, snap and repulsion fail
+    zeroed = dict(arrays, W=np.zeros_like(arrays["W"]))  # and zeroed weights fail every check (no crash)
+    assert not any(c["passed"] for c in nu.analyze(nu.Config(), zeroed)["checks"])
 
 
 @pytest.mark.parametrize("n_devices", [1, 3])
@@ -123,10 +133,10 @@ def test_warm_starts_survive_devices_option_and_resume(tmp_path, n_devices):
     from superpose.models import ReluOutput
 
     N = 3
-    W0 = np.stack([nu.warm_W(nu.DIGONS, np.random.default_rng(i)) for i in range(N)])
+    W0 = np.stack([digons(5, np.random.default_rng(i)) for i in range(N)])
     cfg = TrainConfig(5, 2, batch_size=8, n_steps=20, chunk_steps=10)
     hyper = make_hyper(N, 5, feature_prob=0.05, lr=1e-9)
-    sweep = nu.WarmStartSweep(ReluOutput(), Independent(), cfg, hyper, np.arange(N), W0=W0)
+    sweep = WarmStartSweep(ReluOutput(), Independent(), cfg, hyper, np.arange(N), W0=W0)
     run = store.Run.create("nonuniform", tmp_path)
 
     class StopAfterFirstChunk:

@@ -39,3 +39,9 @@ def test_quick_run_passes_its_checks(tmp_path, name, n_phases):
     assert set(np.unique(phases["empirical"])) >= set(range(n_phases))
     recount = theory.match_summary(phases["empirical"], phases["theory"], phases["distance"], cfg.margin)
     assert recount == match
+    # Wrong models fed to the same analysis fail its key check: every cell given the fit of the cell with
+    # the mirrored importance r, or untrained weights (the library's init scale).
+    mirrored = {**arrays, "best_W": arrays["best_W"][::-1]}
+    assert not phase_diagram.analyze(cfg, mirrored)["checks"][0]["passed"]
+    untrained = {**arrays, "best_W": np.random.default_rng(0).normal(scale=0.1, size=arrays["best_W"].shape)}
+    assert not phase_diagram.analyze(cfg, untrained)["checks"][0]["passed"]

@@ -7,18 +7,21 @@ Each test here failed on the code before these guards existed (the docstrings sa
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import subprocess
 import sys
 
 import jax
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import superpose
 from superpose import data, models, train
 from superpose.config import ConfigError, TrainConfig, make_hyper, per_feature, per_instance
 from superpose.study import Study
-from superpose.sweep import Sweep, best_of, choose_devices, eval_batch_counts, pick_best
+from superpose.sweep import Sweep, best_of, choose_devices, eval_batch_counts, pick_best, two_or_more
 
 CFG = TrainConfig(5, 2, batch_size=64, n_steps=200)
 
@@ -133,7 +136,7 @@ def test_fits_of_one_grid_point_are_scored_on_the_same_samples():
 
 def test_an_instances_evaluation_does_not_depend_on_the_grid_around_it():
     """Adding a sparser grid point (which needs more evaluation batches) leaves every other loss unchanged."""
-    cfg = CFG.replace(max_eval_batches=1000)
+    cfg = CFG.replace(max_eval_batches=1000, eval_actives=10_000)
     small = make_hyper(1, 5, feature_prob=0.5)
     both = make_hyper(2, 5, feature_prob=per_instance([0.5, 0.01]))
     a = Sweep(models.ReluOutput(), data.Independent(), cfg, small, seeds=[7]).run()
@@ -142,15 +145,30 @@ def test_an_instances_evaluation_does_not_depend_on_the_grid_around_it():
     assert a.final_loss[0] == b.final_loss[0] and a.select_loss[0] == b.select_loss[0]
 
 
-@pytest.mark.parametrize("density", [1.0, 0.1, 0.01, 1e-3])
-def test_evaluation_sees_the_rarest_feature_many_times(density):
+@pytest.mark.parametrize("density", [1.0, 0.3, 0.1, 0.01, 1e-3])
+def test_evaluation_sees_the_rarest_feature_and_its_interference_many_times(density):
     cfg = TrainConfig(5, 2, batch_size=128, n_steps=100_000)
     hyper = make_hyper(1, 5, feature_prob=density, importance=per_feature([1, 1, 1, 1, 0]))
     n = int(eval_batch_counts(hyper, cfg, data.Independent())[0])
-    expected_actives = n * cfg.batch_size * density
-    assert expected_actives >= cfg.eval_actives or n == cfg.eval_batch_cap
-    assert n >= cfg.eval_batches and n <= cfg.eval_batch_cap
-    assert expected_actives < cfg.eval_actives + cfg.batch_size * density or n == cfg.eval_batches
+    samples = n * cfg.batch_size
+    # the four weighted features: each active `density` of the time, two or more of them together `pairs`
+    pairs = 1 - (1 - density) ** 4 - 4 * density * (1 - density) ** 3
+    events = min(samples * density, samples * pairs) if pairs > 0 else samples * density
+    assert events >= cfg.eval_actives or n == cfg.eval_batch_cap
+    assert cfg.eval_batches <= n <= cfg.eval_batch_cap
+    # no more batches than the scarcer of the two events needs
+    assert events < cfg.eval_actives + cfg.batch_size or n == cfg.eval_batches
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=6))
+def test_two_or_more_matches_enumeration(ps):
+    p = np.asarray(ps)
+    total = 0.0
+    for active in itertools.product([0, 1], repeat=p.size):
+        a = np.asarray(active, bool)
+        if a.sum() >= 2:
+            total += np.prod(np.where(a, p, 1 - p))
+    assert abs(two_or_more(p[None])[0] - total) < 1e-9
 
 
 def test_study_best_reports_the_kept_fits_fresh_loss():

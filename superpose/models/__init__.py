@@ -22,7 +22,7 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
 
 from __future__ import annotations
 
-from superpose.config import ConfigError
+from superpose.config import lookup
 from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
 from superpose.models.mlp import AbsMLP
@@ -39,20 +39,8 @@ MODELS = {
 def get_model(spec):
     """A model from its registered name (MODELS) or a model instance (returned as it is); ConfigError for
     anything else (a class, None, an unknown name)."""
-    if isinstance(spec, str):
-        try:
-            return MODELS[spec]()
-        except KeyError:
-            raise ConfigError(f"unknown model {spec!r}; known: {', '.join(sorted(MODELS))}") from None
-    if isinstance(spec, type):
-        raise ConfigError(
-            f"model must be an instance such as {spec.__name__}(), not the class {spec.__name__}"
-        )
-    if not all(callable(getattr(spec, f, None)) for f in ("init", "apply")):
-        raise ConfigError(
-            f"model must be a name ({', '.join(sorted(MODELS))}) or an object with init and apply, got {spec!r}"
-        )
-    return spec
+    usable = lambda x: all(callable(getattr(x, f, None)) for f in ("init", "apply"))  # noqa: E731
+    return lookup(spec, MODELS, "model", usable, "init and apply")
 
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Owns: drawing each learned feature's D_i trajectory against the step with guide lines at the polytope
 fractions, the loss log below on the same step axis with the loss-drop intervals shaded and the detected
-jumps marked. Does not: detect jumps or drops (experiments/learning_dynamics.py) or compute D_i (metrics.py).
+jumps marked. Does not: detect jumps or drops, or compute D_i (superpose.analysis.dynamics, metrics.py).
 """
 
 from __future__ import annotations
