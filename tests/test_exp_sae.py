@@ -8,28 +8,15 @@ with dictionaries 0.5x to 4x (2,000 steps of 128); every architecture at 64 late
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from superpose.lab import main
+from superpose.lab.registry import load_experiment_module
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"experiments.{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-sae = load("sae")
+sae = load_experiment_module("sae")
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,7 @@ wrong SAEs fed to its analysis failing the recovery check, and superpose.activat
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,19 +11,9 @@ import pytest
 from superpose.activations import toy_sources
 from superpose.config import ConfigError
 from superpose.lab import main
+from superpose.lab.registry import load_experiment_module
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"experiments.{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sae_toy = load("sae_toy")
+sae_toy = load_experiment_module("sae_toy")
 
 
 @pytest.fixture(scope="module")
