@@ -202,3 +202,19 @@ def test_structured_correlation_follows_the_loadings_and_magnitudes_their_noise(
     assert np.abs(np.corrcoef((independent > 0).astype(float))[np.triu_indices(4, 1)]).max() < 0.03
     m = x[x > 0]
     assert abs(m.mean() - 1.0) < 0.02 and abs(m.std() - 0.3) < 0.03
+
+
+def test_evaluate_reads_a_structured_source():
+    from superpose.models.sae import Structured, structured_source
+
+    source = structured_source(8, 3, 1, p_max=0.3, p_min=0.1, seed=0)
+    F = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))[0][:, :6].astype(np.float32)
+    source["extra"]["directions"] = F
+    model = SparseAutoencoder(8)
+    stats = evaluate(model, F, source["probs"], true_sae(model, F), n_samples=8192, structured=Structured(),
+                     extra=source["extra"])  # fmt: skip
+    np.testing.assert_allclose(stats["present"] / stats["n_samples"], source["probs"], atol=0.02)
+    parent = source["extra"]["parent"]
+    for i in np.flatnonzero(parent >= 0):  # the true dictionary's latent i fires with feature i, and its
+        assert stats["joint"][i, i] == stats["present"][i]  # parent's latent whenever the child does
+        assert stats["joint"][parent[i], i] == stats["present"][i]

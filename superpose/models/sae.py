@@ -270,15 +270,19 @@ class UnitDecoder:
 # --- evaluation on fresh samples ----------------------------------------------------------------------------
 
 
-@functools.partial(jax.jit, static_argnames=("model", "n_batches", "batch", "rng"))
-def _evaluate(model, F, probs, params, size, key, n_batches: int, batch: int, rng: str):
+@functools.partial(jax.jit, static_argnames=("model", "n_batches", "batch", "rng", "structured"))
+def _evaluate(model, F, probs, params, size, key, n_batches: int, batch: int, rng: str, structured, extra):
+    from superpose.config import Hyper
     from superpose.data import Independent
 
     k, n = params["W_enc"].shape[0], F.shape[1]
 
     def one(carry, i):
         fired, joint, present, err, total, square = carry
-        x = Independent().sample(jax.random.fold_in(key, i), probs, batch, rng)
+        if structured is None:
+            x = Independent().sample(jax.random.fold_in(key, i), probs, batch, rng)
+        else:
+            x = structured.features(jax.random.fold_in(key, i), Hyper(probs, probs, 0.0, 0.0, extra), batch)
         a = F @ x
         c = model.codes(params, a, size)
         on, active = (c > 0).astype(jnp.float32), (x > 0).astype(jnp.float32)
@@ -308,12 +312,15 @@ def evaluate(
     size=None,
     seed: int = 3,
     rng: str = "hash",
+    structured=None,
+    extra=None,
 ) -> dict:
     """ONE SAE (unbatched params) on n_samples fresh activations a = F x (x drawn as Activations does, with
     densities probs [n]; the samples depend only on seed, so every SAE of a grid sees the same ones).
     Returns numpy counts for superpose.analysis.sae: fired [k] (samples where latent j is active), present [n]
     (feature i active), joint [k, n] (both), n_samples, l0 (mean active latents per sample) and fvu (squared
-    error over the squared distance of every sample from the mean of all of them)."""
+    error over the squared distance of every sample from the mean of all of them). structured: a Structured
+    sampler whose features() draw x instead, with its per-instance values `extra` (structured_source's)."""
     import numpy as np
 
     n_batches = max(1, -(-n_samples // batch))
@@ -328,6 +335,8 @@ def evaluate(
         n_batches,
         batch,
         rng,
+        structured,
+        None if extra is None else {k: jnp.asarray(v) for k, v in extra.items()},
     )
     m = n_batches * batch
     var = float(square) - float(jnp.sum(total**2)) / m
