@@ -161,11 +161,14 @@ def main(argv=None) -> None:
         "latents, --steps of 1,024, L1 0.1; 6,000 steps took 21 minutes on the loaded 2-core CPU)",
     )
     parser.add_argument("--steps", type=int, default=12_000, help="steps for --published (default 12,000)")
+    parser.add_argument(
+        "--l1", type=float, default=0.1, help="the L1 coefficient for --published (default 0.1)"
+    )
     args = parser.parse_args(argv)
     if args.published:
         F, probs = source(d=256, n=512, decay=0.99)
         recipe = Recipe(batch_size=1024, n_steps=args.steps)
-        print("published scale, default recipe:", run(recipe, F, probs, l1s=(0.1,)), flush=True)
+        print("published scale, default recipe:", run(recipe, F, probs, l1s=(args.l1,)), flush=True)
         return
     F, probs = source()
     rows = {}
