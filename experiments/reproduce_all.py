@@ -39,6 +39,7 @@ ORDER = (
     "scaling",
     "universal_and",
     "compressed",
+    "sae_toy",
 )
 # Experiments that reproduce nothing by themselves: the generic sweep behind `superpose sweep`.
 NOT_REPRODUCED = ("sweep",)

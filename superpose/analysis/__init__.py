@@ -2,6 +2,7 @@
 
     dynamics    E12: learned D_i, plateaus, levels, jumps, loss drops, their coincidence; debounced stages
     neurons     E10: dead / monosemantic / polysemantic neurons, feature groups, the paper's regimes
+    sae         SAEs against the true features: MMCS, one-to-one matching, F1 / MCC, absorption
     sets        E7/E12: sets of features: in-set cosines, collapse, antipodal partners, pair axes, triad twist
     stats       rank correlation (scipy's Spearman, ties averaged), power-law fits with their error
     stats       also Spearman's one-sided p-value, mean +- standard error over seeds
@@ -18,7 +19,7 @@ Each function takes numpy arrays (weights, snapshots, codes) and returns numbers
 plots or imports jax.
 """
 
-from superpose.analysis import dynamics, neurons, sets  # modules: analysis.dynamics.find_jumps, ...
+from superpose.analysis import dynamics, neurons, sae, sets  # modules: analysis.dynamics.find_jumps, ...
 from superpose.analysis.stats import mean_se, power_law_fit, spearman, spearman_test
 
-__all__ = ["mean_se", "power_law_fit", "spearman", "spearman_test"] + ["dynamics", "neurons", "sets"]
+__all__ = ["mean_se", "power_law_fit", "spearman", "spearman_test"] + ["dynamics", "neurons", "sae", "sets"]

@@ -223,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
     add_sweep_and_analyze(sub, runs_dir)
+    add_sae(sub)
 
     p = _subparser(
         sub,
@@ -696,6 +697,32 @@ def console() -> None:
     (runner.leave)."""
     runner.leave(main())
 
+
+# --- superpose sae RUN: sparse autoencoders on a stored run's hidden activations (experiments/sae_toy.py) ---
+
+
+def add_sae(sub) -> None:
+    p = sub.add_parser(
+        "sae",
+        help="train SAEs on a stored toy run's hidden activations",
+        description="Train a grid of sparse autoencoders on the hidden activations h = W x of every density of "
+        "a stored run (any run whose results hold W and a density coordinate, e.g. `superpose sweep`'s), "
+        "scored against the run's own feature directions: the experiment sae_toy with --set run=RUN.",
+        epilog='example:\n  superpose sweep --axis "density=logspace(0,-2,6)" --axis seed=0:2\n  superpose sae latest',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("source", metavar="RUN", help="the run to read W from (path, id or experiment name)")
+    runner.add_run_arguments(p)
+
+
+def cmd_sae(args) -> int:
+    module = registry.load_experiment_module("sae_toy")
+    source = store.load_run(args.source, args.runs_dir)  # the newest complete run for a name or "latest"
+    args.overrides = [f"run={source.path}", *args.overrides]
+    return runner.run_experiment(module.EXPERIMENT, args, full_figures_dir=None)
+
+
+COMMANDS["sae"] = cmd_sae
 
 if __name__ == "__main__":
     console()

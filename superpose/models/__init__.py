@@ -20,6 +20,8 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
     memorization.py  SparseReluOutput (ReluOutput on a stored set of sparse points, full batch; StoredSet)
     facts.py         FactMLP, LinearMemory (fact lookup over frozen token embeddings; FullTable, fact tables)
     compute.py       UniversalAND (all pairwise ANDs), ResidualMLP (compressed computation, Braun et al. 2025)
+    sae.py           SparseAutoencoder (relu, topk, batchtopk, jumprelu, matryoshka) on activations with
+                     known directions, its sampler Activations, the UnitDecoder optimizer, sae_study
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from superpose.models.facts import FactMLP, FullTable, LinearMemory
 from superpose.models.memorization import SparseReluOutput, StoredSet
 from superpose.models.mlp import AbsMLP
 from superpose.models.packing import NoData, Packing
+from superpose.models.sae import SparseAutoencoder, UnitDecoder
 
 MODELS = {
     "linear": Linear,
@@ -74,4 +77,6 @@ __all__ = [
     "model_loss",
     "weighted_mse",
     "xavier_normal",
+    "SparseAutoencoder",
+    "UnitDecoder",
 ]

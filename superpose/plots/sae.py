@@ -53,3 +53,30 @@ def atoms_over_truth(ax, truth: np.ndarray, atoms: np.ndarray, title: str | None
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=8)
+
+
+def outline_column(axes, col: int, n_rows: int) -> None:
+    """Outline column `col` of every heatmap in axes (black under white: visible on dark and light cells) and
+    bold its tick label; a line through it would hide its numbers."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes:
+        for color, width in (("k", 2.6), ("w", 1.0)):
+            ax.add_patch(
+                plt.Rectangle(
+                    (col - 0.5, -0.5), 1, n_rows, fill=False, edgecolor=color, lw=width, clip_on=False
+                )
+            )
+        ax.get_xticklabels()[col].set_fontweight("bold")
+
+
+def architectures(ax, names, values: dict, title: str = "at the true feature count") -> None:
+    """Grouped bars: for each architecture (names [a]) one bar per metric in values {metric: [a]}."""
+    width = 0.8 / max(len(values), 1)
+    x = np.arange(len(names))
+    for i, (metric, v) in enumerate(values.items()):
+        ax.bar(x + (i - (len(values) - 1) / 2) * width, v, width, label=metric)
+    ax.set_xticks(x, list(names), fontsize=6, rotation=25)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title, fontsize=9)
