@@ -428,6 +428,11 @@ def cmd_show(args) -> int:
         print("\n".join(f"  {line}" for line in checks.splitlines()) or "  (no checks)")
         if summary.get("figures"):
             print(f"  figures: {', '.join(summary['figures'])}")
+        from superpose.lab.probes import format_importance, format_probes
+
+        for part in (format_importance(summary), format_probes(run)):
+            for line in part.splitlines():
+                print(f"  {line}")
     return 0
 
 

@@ -212,3 +212,18 @@ def format_importance(summary: dict) -> str:
         mark = "ok" if row.get("passed") else "FAIL"
         lines.append(f"  density {row['density']:.3g} ({mark}, {row.get('value', '')}): {pairs}")
     return "\n".join(lines)
+
+
+def format_probes(run) -> str:
+    """One line for `superpose show`: what probes.npz holds and its size."""
+    path = run.file(PROBES_FILE)
+    if not path.exists():
+        return ""
+    p = load(run)
+    models, frames, m, n_probes = p["probe_hidden"].shape
+    steps = p["probe_steps"]
+    return (
+        f"probes: {path.name} ({path.stat().st_size / 1e6:.2f} MB): {models} kept models x {frames} frames "
+        f"(steps {int(steps[0])}..{int(steps[-1])}) x {m} hidden x {n_probes} probes "
+        f"({p['probe_inputs'].shape[1]} one-hot + {n_probes - p['probe_inputs'].shape[1]} samples)"
+    )
