@@ -24,6 +24,7 @@ probes.npz layout (M kept models, S frames, P = n + batch probes):
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -179,6 +180,7 @@ def attach(spec, arrays: dict, run, summary: dict) -> dict:
     spec = spec if isinstance(spec, Probes) else Probes(spec)  # a bare model: the default layout
     probes = spec.compute(arrays)
     store.write_npz(run.file(PROBES_FILE), probes)
+    figures = [p.name for p in plot(probes, run.path, run.experiment)]
     extra = spec.summarize(probes)
     if not isinstance(summary, dict):
         return summary
@@ -186,6 +188,7 @@ def attach(spec, arrays: dict, run, summary: dict) -> dict:
         **summary,
         "feature_importance": extra["feature_importance"],
         "checks": [*summary.get("checks", []), *extra["checks"]],
+        "probe_figures": figures,
     }
 
 
@@ -227,3 +230,128 @@ def format_probes(run) -> str:
         f"(steps {int(steps[0])}..{int(steps[-1])}) x {m} hidden x {n_probes} probes "
         f"({p['probe_inputs'].shape[1]} one-hot + {n_probes - p['probe_inputs'].shape[1]} samples)"
     )
+
+
+def _frames_to_show(n_frames: int, most: int = 6) -> list[int]:
+    """Up to `most` frame indices, evenly spread, always the first and the last."""
+    return sorted({int(round(v)) for v in np.linspace(0, n_frames - 1, min(most, n_frames))})
+
+
+def plot(probes: dict, out_dir, name: str) -> list:
+    """Two figures from probes.npz arrays: NAME_importance.png (per kept model, the measured ablation
+    importance beside the configured I_i, each scaled to its largest) and NAME_probes.png (neuron x one-hot
+    probe heatmaps of the hidden activations over training, rows the kept models, columns frames)."""
+    import matplotlib.pyplot as plt
+
+    from superpose.plots.core import save
+
+    density, abl, imp, rep = (
+        probes["probe_density"],
+        probes["ablation"],
+        probes["importance"],
+        probes["represented"],
+    )
+    k, n = abl.shape
+    cols = min(k, 4)
+    rows = -(-k // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False, sharey=True)
+    x = np.arange(n)
+    for j in range(rows * cols):
+        ax = axes.flat[j]
+        if j >= k:
+            ax.axis("off")
+            continue
+        measured = abl[j] / max(float(np.abs(abl[j]).max()), 1e-30)
+        ax.bar(x - 0.2, imp[j] / imp[j].max(), 0.4, color="0.7", label="configured $I_i$")
+        ax.bar(x + 0.2, measured, 0.4, color=np.where(rep[j], "tab:blue", "tab:red"), label="measured")
+        ax.set_title(f"1-S = {float(density[j]):.3g}", fontsize=9)
+        ax.set_xticks(x, [str(i) for i in x], fontsize=7)
+        if j % cols == 0:
+            ax.set_ylabel("share of largest")
+        if j // cols == rows - 1 or j + cols >= k:
+            ax.set_xlabel("feature")
+    axes.flat[0].legend(fontsize=7, loc="upper right")
+    fig.suptitle("measured importance (ablation; red: not represented) beside $I_i$", fontsize=10)
+    fig.tight_layout()
+    paths = [save(fig, f"{out_dir}/{name}_importance.png", dpi=90)]
+
+    hidden = probes["probe_hidden"][..., :n]  # [M, S, m, n]: one-hot probes only
+    steps = probes["probe_steps"]
+    if hidden.shape[2] == 0:
+        return paths
+    shown = _frames_to_show(hidden.shape[1])
+    picks = _frames_to_show(k, 4)  # up to 4 kept models
+    vmax = float(np.abs(hidden[picks][:, shown]).max()) or 1.0
+    fig, axes = plt.subplots(
+        len(picks),
+        len(shown),
+        figsize=(max(1.5 * len(shown) + 1.6, 4.6), 1.3 * len(picks) + 0.8),
+        squeeze=False,
+    )
+    for r, j in enumerate(picks):
+        for c, t in enumerate(shown):
+            ax = axes[r, c]
+            image = ax.imshow(hidden[j, t], cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"step {int(steps[t])}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(f"1-S={float(density[j]):.2g}\nneuron", fontsize=7)
+            if r == len(picks) - 1:
+                ax.set_xlabel("feature alone", fontsize=7)
+    bar = fig.colorbar(image, ax=axes, shrink=0.8)
+    bar.set_label("hidden activation")
+    fig.suptitle("neurons x one-hot probes over training", fontsize=10)
+    paths.append(save(fig, f"{out_dir}/{name}_probes.png", dpi=90))
+    return paths
+
+
+def animate(run, out_dir=None, fps: int = 12, fmt: str = "gif", progress=None) -> list:
+    """`superpose animate RUN --probes`: the neuron x probe heatmap over training, one frame per stored
+    snapshot, every probe (one-hot features, then the data samples) for up to 4 kept models side by side.
+    From probes.npz alone; RunError when the run keeps none."""
+    import matplotlib.pyplot as plt
+
+    from superpose.lab import store
+    from superpose.plots.animation import save_animation
+
+    p = load(run)
+    if p is None:
+        raise store.RunError(
+            f"{run.path} keeps no probe activations (its experiment has no Experiment(probes=...), or the run "
+            "predates them)"
+        )
+    hidden, steps, density = p["probe_hidden"], p["probe_steps"], p["probe_density"]
+    n = p["probe_inputs"].shape[1]
+    if hidden.shape[2] == 0:
+        raise store.RunError(f"{run.path}: the model has no hidden layer to show")
+    picks = _frames_to_show(hidden.shape[0], 4)
+    vmax = float(np.abs(hidden[picks]).max()) or 1.0
+    fig, axes = plt.subplots(1, len(picks), figsize=(3.0 * len(picks) + 1.4, 2.8), squeeze=False)
+    images = []
+    for c, j in enumerate(picks):
+        ax = axes[0, c]
+        images.append(ax.imshow(hidden[j, 0], cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto"))
+        ax.axvline(n - 0.5, color="k", lw=0.8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"1-S = {float(density[j]):.2g}", fontsize=9)
+        ax.set_xlabel(f"{n} features alone | data samples", fontsize=7)
+        if c == 0:
+            ax.set_ylabel("neuron")
+    bar = fig.colorbar(images[-1], ax=axes, shrink=0.8)
+    bar.set_label("hidden activation")
+    title = fig.suptitle("", fontsize=10)
+
+    def draw(t: int) -> None:
+        for image, j in zip(images, picks):
+            image.set_data(hidden[j, t])
+        title.set_text(f"{run.experiment}: neurons x probes, step {int(steps[t])}")
+
+    out = Path(out_dir or run.path)
+    return [
+        save_animation(
+            fig, draw, len(steps), out / f"{run.experiment}_probes", fps=fps, fmt=fmt, progress=progress
+        )
+    ]
