@@ -721,6 +721,8 @@ def format_show(result: dict, rerun: str | None = None) -> str:
         detail = (
             f"{props.get('checks_passed')}/{props.get('checks_total')} checks passed"
             if out["type"] == SUMMARY
+            else "measured importances, below"
+            if out["type"] == FEATURE_IMPORTANCE
             else f"sha256 {str(props.get('sha256', '-'))[:12]}"
         )
         lines.append(f"  {out['type'].ljust(len(WEIGHTS))}  {out['uri'] or '-'}  {detail}")
