@@ -162,7 +162,9 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
     return [path]
 
 
-EXPERIMENT = Experiment("intro", Config, train, analyze, plot, QUICK, description=__doc__, animate=animate)
+EXPERIMENT = Experiment(
+    "intro", Config, train, analyze, plot, QUICK, description=__doc__, animate=animate, probes=ReluOutput()
+)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

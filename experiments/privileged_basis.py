@@ -282,7 +282,9 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     return [neuron_plots.save(fig, f"{out_dir}/privileged_basis.png", dpi=90)]
 
 
-EXPERIMENT = Experiment("privileged_basis", Config, train, analyze, plot, QUICK, description=__doc__)
+EXPERIMENT = Experiment(
+    "privileged_basis", Config, train, analyze, plot, QUICK, description=__doc__, probes=ReluHidden()
+)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

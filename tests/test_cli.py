@@ -120,7 +120,7 @@ def test_run_writes_the_whole_layout(done):
     assert config["config"]["n_steps"] == 2000 and "n_steps=2000" in config["overrides"]
     assert Path(config["script"]).name == "intro.py"
     summary = done.summary()
-    assert summary["figures"] == ["intro.png"] and len(summary["checks"]) == 2
+    assert summary["figures"] == ["intro.png"] and len(summary["checks"]) == 3  # 3rd: measured importance
 
 
 def test_lineage_records_code_environment_seeds_and_times(done):

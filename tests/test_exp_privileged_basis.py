@@ -30,7 +30,7 @@ def test_quick_checks_pass(tmp_path):
     summary = json.loads(summary_path.read_text())
     failed = [c for c in summary["checks"] if not c["passed"]]
     assert code == 0 and not failed, failed
-    assert len(summary["checks"]) == 6  # so that "every check passed" is not vacuous
+    assert len(summary["checks"]) == 7  # not vacuous; the 7th: measured importance (lab.probes)
     assert [c["name"] for c in summary["checks_left_out"]] == ["monosemantic neurons fall as sparsity rises"]
     assert summary["n_fits"] == 8
     assert [p["density"] for p in summary["per_density"]] == [0.7, 0.3, 0.15, 0.063, 0.02]

@@ -80,11 +80,11 @@ def test_export_records_the_run_its_data_and_outputs(pb, run, tmp_path):
     out = mlmd.export_runs([run], path)
     assert (out["executions"], out["artifacts"], out["events"], out["contexts"]) == (
         1,
-        3 + n_figures,
-        3 + n_figures,
+        5 + n_figures,
+        5 + n_figures,
         1,
     )
-    assert out["added"] == [{"run": f"intro/{run.id}", "artifacts": 3 + n_figures, "events": 3 + n_figures}]
+    assert out["added"] == [{"run": f"intro/{run.id}", "artifacts": 5 + n_figures, "events": 5 + n_figures}]
     assert out["existing"] == [] and out["skipped"] == []
 
     db = mlmd.open_store(path)
@@ -110,6 +110,10 @@ def test_export_records_the_run_its_data_and_outputs(pb, run, tmp_path):
     assert linked == sorted(
         [(mlmd.DATA, pb.Event.INPUT), (mlmd.WEIGHTS, pb.Event.OUTPUT), (mlmd.SUMMARY, pb.Event.OUTPUT)]
         + [(mlmd.FIGURE, pb.Event.OUTPUT)] * n_figures
+        + [
+            (mlmd.ACTIVATIONS, pb.Event.OUTPUT),
+            (mlmd.FEATURE_IMPORTANCE, pb.Event.OUTPUT),
+        ]  # intro keeps probes
     )
     by_type = {}
     for a in artifacts.values():
@@ -178,6 +182,42 @@ def test_incomplete_runs_are_skipped(pb, run, tmp_path):
     assert totals(mlmd.open_store(path))[:3] == (0, 0, 0)
 
 
+def test_activations_and_measured_importances_are_artifacts_of_the_run(pb, run, tmp_path):
+    path = tmp_path / "lineage.sqlite"
+    mlmd.export_runs([run], path)
+    db = mlmd.open_store(path)
+    (execution,) = db.get_executions_by_type(mlmd.RUN)
+    linked = {
+        e.artifact_id for e in db.get_events_by_execution_ids([execution.id]) if e.type == pb.Event.OUTPUT
+    }
+    (activations,) = db.get_artifacts_by_type(mlmd.ACTIVATIONS)
+    (importance,) = db.get_artifacts_by_type(mlmd.FEATURE_IMPORTANCE)
+    assert {activations.id, importance.id} <= linked
+    probes_file = run.file("probes.npz")
+    assert activations.uri == str(probes_file.resolve())
+    assert activations.properties["sha256"].string_value == sha256(probes_file)
+    p = store.read_npz(probes_file)
+    props = mlmd._properties(activations)
+    assert props["arrays"]["probe_hidden"] == list(p["probe_hidden"].shape)
+    assert props["steps"] == p["probe_steps"].tolist()
+    n = p["probe_inputs"].shape[1]
+    for j, model in enumerate(props["neurons"]):  # the neurons' one-hot responses, first and final frame
+        np.testing.assert_allclose(model["final"], p["probe_hidden"][j, -1, :, :n], atol=1e-3)
+        np.testing.assert_allclose(model["first"], p["probe_hidden"][j, 0, :, :n], atol=1e-3)
+    measured = mlmd._properties(importance)
+    np.testing.assert_allclose(measured["ablation"], p["ablation"], rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(measured["importance"], [IMPORTANCE] * len(p["ablation"]), rtol=1e-5)
+    (check,) = [c for c in run.summary()["checks"] if c["name"].startswith("measured feature importance")]
+    assert measured["check_passed"] == check["passed"] and measured["check"]["value"] == check["value"]
+
+    copy = copy_run(run, tmp_path / "runs")
+    mlmd.export_runs([copy], path)
+    shutil.rmtree(copy.path)  # `lineage show` answers from the store alone
+    text = mlmd.format_show(mlmd.show(copy.id, path))
+    assert "feature importance" in text and "measured ablation" in text and "density 1:" in text
+    assert "activations (steps" in text and "h0:" in text and "h1:" in text
+
+
 # --- show ----------------------------------------------------------------------------------------------
 
 
@@ -214,7 +254,13 @@ def test_show_answers_from_the_store_alone(pb, run, tmp_path):
         assert result["environment"]["packages"] == lineage["environment"]["packages"]
         assert result["data"]["densities"] == [1.0, 0.05]
         np.testing.assert_allclose(result["data"]["importances"], [IMPORTANCE], rtol=1e-6)
-        assert {o["type"] for o in result["outputs"]} == {mlmd.WEIGHTS, mlmd.SUMMARY, mlmd.FIGURE}
+        assert {o["type"] for o in result["outputs"]} == {
+            mlmd.WEIGHTS,
+            mlmd.SUMMARY,
+            mlmd.FIGURE,
+            mlmd.ACTIVATIONS,
+            mlmd.FEATURE_IMPORTANCE,
+        }
         json.dumps(result)  # --json prints it as is
 
     text = mlmd.format_show(mlmd.show(str(figure), path))

@@ -368,7 +368,7 @@ def test_pages_load_cleanly_in_chromium(runs, site, browser, artifacts):
         if page == site / "index.html":
             browser.save_screenshot(str(artifacts / "report-index.png"))
     _open(browser, run_dir / "index.html")
-    assert browser.execute_script("return document.images.length") == 2  # intro.png, intro_forming.gif
+    assert browser.execute_script("return document.images.length") == 4  # intro.png, 2 probe figures, a GIF
     assert (
         browser.execute_script("return document.querySelectorAll('canvas.loss-chart[data-drawn]').length")
         >= 1

@@ -202,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="animate the instances whose stored coordinate KEY equals VALUE (repeat to AND them)",
     )
+    choose.add_argument(
+        "--probes",
+        action="store_true",
+        help="the neuron x probe heatmap over training, from the run's probes.npz",
+    )
     p.add_argument("--out", type=Path, default=None, help="write here (default: the run directory)")
     p.add_argument("--fps", type=int, default=12, help="frames per second (default 12)")
     p.add_argument(
@@ -429,6 +434,11 @@ def cmd_show(args) -> int:
         print("\n".join(f"  {line}" for line in checks.splitlines()) or "  (no checks)")
         if summary.get("figures"):
             print(f"  figures: {', '.join(summary['figures'])}")
+        from superpose.lab.probes import format_importance, format_probes
+
+        for part in (format_importance(summary), format_probes(run)):
+            for line in part.splitlines():
+                print(f"  {line}")
     return 0
 
 
@@ -447,7 +457,12 @@ def cmd_animate(args) -> int:
     progress = FrameProgress(quiet=args.quiet)
     options = AnimateOptions(fps=args.fps, format=args.format, progress=progress)
     try:
-        paths = animate_run(run, args.out, options, instance=args.instance, where=args.where)
+        if getattr(args, "probes", False):
+            from superpose.lab import probes
+
+            paths = probes.animate(run, args.out, fps=args.fps, fmt=args.format, progress=progress)
+        else:
+            paths = animate_run(run, args.out, options, instance=args.instance, where=args.where)
     finally:
         progress.close()
     for path in paths:

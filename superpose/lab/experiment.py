@@ -54,6 +54,9 @@ class Experiment:
     animate:     animate(cfg, arrays, out_dir, options) -> [animation paths] from the stored snapshots
                  (`superpose animate`; options: superpose.lab.animate.AnimateOptions). None: the default,
                  which draws the instances chosen with --instance/--where of any tied model.
+    probes:      a superpose.lab.probes.Probes naming the kept models in train()'s arrays (None: none). After
+                 training, their activations on a fixed probe set at every stored snapshot go to probes.npz,
+                 and their measured feature importances and a ranking check to the summary.
     """
 
     name: str
@@ -64,6 +67,7 @@ class Experiment:
     quick: dict = dataclasses.field(default_factory=dict)
     description: str = ""
     animate: Callable | None = None
+    probes: object = None  # a Probes, or a bare model for the default layout
 
     def make_config(self, quick: bool = False, overrides: Sequence[str] = ()):
         """The validated config: defaults, then QUICK if `quick`, then each "key=value" override."""

@@ -51,6 +51,8 @@ WEIGHTS = "superpose.Weights"
 SUMMARY = "superpose.Summary"
 FIGURE = "superpose.Figure"
 EXPERIMENT = "superpose.Experiment"
+ACTIVATIONS = "superpose.Activations"  # probes.npz: hidden activations and outputs on the probe set
+FEATURE_IMPORTANCE = "superpose.FeatureImportance"  # measured importances of the kept models
 
 # Every type's properties and their MLMD value types (S string, D double, I int, B boolean). A new property
 # here is added to an existing store's type on the next export (can_add_fields).
@@ -90,6 +92,18 @@ TYPES = {
     SUMMARY: {"sha256": _S, "checks_passed": _I, "checks_total": _I, "all_passed": _B},
     FIGURE: {"file": _S, "sha256": _S, "size": _I},
     EXPERIMENT: {"experiment": _S},
+    ACTIVATIONS: {"sha256": _S, "size": _I, "arrays": _S, "steps": _S, "probe_set": _S, "neurons": _S},
+    FEATURE_IMPORTANCE: {
+        "method": _S,
+        "densities": _S,
+        "importance": _S,
+        "ablation": _S,
+        "grad_input": _S,
+        "represented": _S,
+        "rho": _S,
+        "check_passed": _B,
+        "check": _S,
+    },
 }
 KINDS = {RUN: "execution", EXPERIMENT: "context"}  # the rest are artifact types
 # String properties that hold JSON (decoded by `show`).
@@ -108,6 +122,14 @@ JSON_PROPERTIES = {
     "data_arrays",
     "config_fields",
     "arrays",
+    "steps",
+    "neurons",
+    "importance",
+    "ablation",
+    "grad_input",
+    "represented",
+    "rho",
+    "check",
 }
 # results.npz arrays and config fields that describe the training data.
 _DATA_NAME = re.compile(r"densit|sparsit|importance|feature_prob")
@@ -358,7 +380,69 @@ def _describe_run(run: Run, type_ids: dict[str, int]):
     for fig in run.figures():
         values = {"file": fig.name, "sha256": _sha256(fig), "size": fig.stat().st_size}
         pairs.append((artifact(FIGURE, fig.name, fig, values), event("OUTPUT", fig.name)))
+    probes_file = run.file("probes.npz")
+    if probes_file.exists():  # Experiment(probes=...): activations and measured importances
+        activations, importance = _probe_values(probes_file, summary)
+        pairs.append(
+            (artifact(ACTIVATIONS, probes_file.name, probes_file, activations), event("OUTPUT", "probes"))
+        )
+        pairs.append(
+            (
+                artifact(FEATURE_IMPORTANCE, "feature_importance", None, importance),
+                event("OUTPUT", "feature_importance"),
+            )
+        )
     return execution, pairs
+
+
+def _probe_values(path: Path, summary: dict) -> tuple[dict, dict]:
+    """(Activations properties, FeatureImportance properties) of a run's probes.npz. `neurons` answers what
+    the neurons did while training from the store alone: per kept model, each neuron's activation on every
+    one-hot probe (feature i alone at 1) at the first and the last frame, and the feature it responds to
+    most at each frame."""
+    p = store.read_npz(path)
+    n = p["probe_inputs"].shape[1]
+    onehot = p["probe_hidden"][..., :n]  # [M, S, m, n]
+    neurons = []
+    for j, d in enumerate(p["probe_density"]):
+        h = onehot[j]
+        neurons.append(
+            {
+                "density": round(float(d), 4),
+                "first": np.round(h[0], 3).tolist(),
+                "final": np.round(h[-1], 3).tolist(),
+                "top_feature_per_frame": np.argmax(h, axis=2).T.tolist() if h.shape[1] else [],
+            }
+        )
+    steps = p["probe_steps"]
+    activations = {
+        "sha256": _sha256(path),
+        "size": path.stat().st_size,
+        "arrays": {k: list(v.shape) for k, v in p.items()},
+        "steps": _plain(steps),
+        "probe_set": f"{n} one-hot (each feature alone at 1) + {p['probe_inputs'].shape[2] - n} samples of "
+        "the run's data, at every weight snapshot (computed from the stored weights)",
+        "neurons": neurons,
+    }
+    checks = [
+        c
+        for c in summary.get("checks") or []
+        if isinstance(c, dict) and str(c.get("name", "")).startswith("measured feature importance")
+    ]
+    rows = summary.get("feature_importance") or []
+    importance = {
+        "method": "ablation: increase of the importance-weighted loss when feature i is zeroed (target "
+        "kept), on common samples; grad_input: x_i d/dx_i sum_j I_j y_j y'_j where x_i != 0",
+        "densities": _plain(p["probe_density"]),
+        "importance": np.round(p["importance"], 6).tolist(),
+        "ablation": np.round(p["ablation"], 8).tolist(),
+        "grad_input": np.round(p["grad_input"], 8).tolist(),
+        "represented": [np.flatnonzero(r).tolist() for r in p["represented"]],
+        "rho": [r.get("rho") for r in rows] if rows else None,
+        "check_passed": bool(checks[0].get("passed")) if checks else None,
+        "check": checks[0] if checks else None,
+    }
+    return activations, importance
 
 
 def export_runs(runs: list[Run], store_path) -> dict:
@@ -448,7 +532,7 @@ def _find(db, ref: str) -> tuple[list, dict]:
         digest = _sha256(path)
         same = [
             a
-            for name in (FIGURE, WEIGHTS, SUMMARY)
+            for name in (FIGURE, WEIGHTS, SUMMARY, ACTIVATIONS)
             for a in db.get_artifacts_by_type(name)
             if _prop(a, "sha256") == digest
         ]
@@ -561,6 +645,43 @@ def _short(value, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _format_probes(outputs: list) -> list[str]:
+    """Lines for the measured importances and the neurons' story, when the run kept probes."""
+    lines = []
+    for out in outputs:
+        props = out["properties"]
+        if out["type"] == FEATURE_IMPORTANCE:
+            passed = props.get("check_passed")
+            verdict = "" if passed is None else (" (check passed)" if passed else " (check FAILED)")
+            lines.append(f"feature importance{verdict}: which input features the kept models rely on")
+            lines.append("  measured ablation (loss increase when zeroed) [configured I_i]:")
+            for d, abl, imp, rep in zip(
+                props.get("densities") or [],
+                props.get("ablation") or [],
+                props.get("importance") or [],
+                props.get("represented") or [],
+            ):
+                top = sorted(range(len(abl)), key=lambda i: -abl[i])
+                pairs = " ".join(f"{i}:{abl[i]:.3g}[{imp[i]:.2g}]" for i in top)
+                lines.append(f"    density {d:.3g}: by measured rank {pairs}; represented {rep}")
+        elif out["type"] == ACTIVATIONS:
+            steps = props.get("steps") or []
+            span = f"steps {steps[0]}..{steps[-1]}, {len(steps)} frames" if steps else "no frames"
+            lines.append(f"activations ({span}): {props.get('probe_set')}")
+            lines.append(
+                "  neuron -> the feature it responds to most (one-hot probes), first frame -> final:"
+            )
+            for model in props.get("neurons") or []:
+                tops = model.get("top_feature_per_frame") or []
+                final = model.get("final") or []
+                said = []
+                for k, row in enumerate(tops):
+                    peak = max(final[k]) if k < len(final) and final[k] else 0.0
+                    said.append(f"h{k}: {row[0]}->{row[-1]} ({peak:.2f})")
+                lines.append(f"    density {model.get('density'):.3g}: {'; '.join(said)}")
+    return lines
+
+
 def format_show(result: dict, rerun: str | None = None) -> str:
     """The text form of a `show` result (rerun: the command line that reruns the run, if known)."""
     run, code, env = result["run"], result["code"], result["environment"]
@@ -600,9 +721,12 @@ def format_show(result: dict, rerun: str | None = None) -> str:
         detail = (
             f"{props.get('checks_passed')}/{props.get('checks_total')} checks passed"
             if out["type"] == SUMMARY
+            else "measured importances, below"
+            if out["type"] == FEATURE_IMPORTANCE
             else f"sha256 {str(props.get('sha256', '-'))[:12]}"
         )
         lines.append(f"  {out['type'].ljust(len(WEIGHTS))}  {out['uri'] or '-'}  {detail}")
+    lines += _format_probes(result["outputs"])
     if result["other_runs"]:
         lines.append(
             f"also produced by {len(result['other_runs'])} older run(s): {', '.join(result['other_runs'][:4])}"

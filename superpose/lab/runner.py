@@ -64,6 +64,10 @@ def execute(
             train_s = round(time.perf_counter() - t0, 3)
             store.write_npz(run.file("results.npz"), arrays)
             summary = exp.analyze(cfg, arrays)
+            if exp.probes is not None:  # probes.npz and measured importances, from the stored weights
+                from superpose.lab import probes
+
+                summary = probes.attach(exp.probes, arrays, run, summary)
             figures = [Path(p) for p in exp.plot(cfg, arrays, run.path)]
         except KeyboardInterrupt:
             end_session(run, t0, timer, train_s, "interrupted")
