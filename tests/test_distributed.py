@@ -151,7 +151,7 @@ PINNED_BEFORE = {
     ]
     + ["toy_hidden=4", "toy_densities=3", "toy_steps=600", "toy_batch=128"],
     "double_descent": ["set_sizes=5,6,60,300", "small_seeds=2", "n_test=500"],
-    "sae": [],
+    "sae": ["archs=relu"],  # the architecture comparison carries no check; relu alone keeps every check
 }
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
