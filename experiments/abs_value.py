@@ -33,7 +33,7 @@ from superpose.analysis.motifs import MONO_SHARE, classify_neurons, find_motifs,
 from superpose.analysis.stats import spearman
 from superpose.config import geometric_importance, per_feature
 from superpose.data import Independent
-from superpose.lab import Experiment, main
+from superpose.lab import Experiment, check, main
 from superpose.lab.fields import count, fraction, nonnegative, positive, probability, seed, steps
 from superpose.models import AbsMLP
 from superpose.plots import computation as plots
@@ -137,10 +137,6 @@ def _rounded(value):
     if isinstance(value, float):
         return None if np.isnan(value) else (float(f"{value:.2g}") if abs(value) < 1e-3 else round(value, 3))
     return value
-
-
-def check(name: str, passed, value, expected: str) -> dict:
-    return {"name": name, "passed": bool(passed), "value": value, "expected": expected}
 
 
 def analyze(cfg: Config, arrays: dict) -> dict:

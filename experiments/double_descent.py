@@ -30,7 +30,7 @@ import numpy as np
 
 from superpose.analysis import memorization as measure
 from superpose.config import TrainConfig, make_hyper
-from superpose.lab import Experiment, main
+from superpose.lab import Experiment, check, main
 from superpose.lab.fields import count, nonnegative, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.models import memorization as mem
@@ -180,10 +180,6 @@ def gon_sizes(cfg: Config, m: int) -> list[int]:
     Beyond 3m (T = 8, 10 for m = 2) fits often stop in local minima in 10,000-20,000 steps, a point dropped
     (|h_j| near 0) or two merged where they share an active feature; the summary lists them."""
     return [T for T in sorted(set(cfg.set_sizes)) if 2 * m < T <= 3 * m]
-
-
-def check(name: str, passed, value: str, expected: str) -> dict:
-    return {"name": name, "passed": bool(passed), "value": value, "expected": expected}
 
 
 def analyze(cfg: Config, arrays: dict) -> dict:

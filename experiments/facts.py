@@ -28,7 +28,7 @@ import numpy as np
 from superpose import facts
 from superpose.analysis import facts as fa
 from superpose.config import snapshot_schedule
-from superpose.lab import Experiment, main
+from superpose.lab import Experiment, FactProbes, check, main
 from superpose.lab.fields import count, fraction, positive, seed, steps
 from superpose.models import facts as fm
 from superpose.plots import facts as facts_plots
@@ -177,10 +177,6 @@ def orthonormal_check(cfg: Config) -> dict:
     return fa.and_model_exactness(table)
 
 
-def check(name: str, passed, value, expected: str) -> dict:
-    return {"name": name, "passed": bool(passed), "value": value, "expected": expected}
-
-
 def analyze(cfg: Config, arrays: dict) -> dict:
     ortho, cap = (
         orthonormal_check(cfg),
@@ -294,7 +290,9 @@ def animate(cfg: Config, arrays: dict, out_dir, options) -> list:
     return [facts_plots.forming_animation(f"{out_dir}/facts_forming", *args, title=title, **opts)]
 
 
-EXPERIMENT = Experiment("facts", Config, train, analyze, plot, QUICK, description=__doc__, animate=animate)
+EXPERIMENT = Experiment(
+    "facts", Config, train, analyze, plot, QUICK, description=__doc__, animate=animate, probes=FactProbes()
+)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

@@ -303,7 +303,9 @@ def density_study(model, densities, n_seeds: int, cfg, importance=1.0, **overrid
     n_features, n_hidden, batch_size, n_steps, lr and seed (the root seed) read from `cfg` (an experiment's
     Config, or any object with those attributes) unless given in `overrides`; other overrides are TrainConfig
     fields. `importance`: a scalar or one value per feature."""
-    read = {k: overrides.pop(k, None) for k in ("n_features", "n_hidden", "batch_size", "n_steps", "lr", "seed")}
+    read = {
+        k: overrides.pop(k, None) for k in ("n_features", "n_hidden", "batch_size", "n_steps", "lr", "seed")
+    }
     read = {k: getattr(cfg, k) if v is None else v for k, v in read.items()}
     lr, seed = read.pop("lr"), read.pop("seed")
     return Study(

@@ -180,7 +180,9 @@ def test_mp4_without_ffmpeg_is_a_clear_error(capsys, tmp_path, done, no_training
 def test_a_run_without_snapshots_says_so(capsys, tmp_path, done, no_training):
     run_dir = tmp_path / "runs" / "intro" / done.id
     shutil.copytree(done.path, run_dir)
-    arrays = {k: v for k, v in store.read_npz(run_dir / "results.npz").items() if not k.startswith("snapshot_")}
+    arrays = {
+        k: v for k, v in store.read_npz(run_dir / "results.npz").items() if not k.startswith("snapshot_")
+    }
     store.write_npz(run_dir / "results.npz", arrays)
     code = cli.main(["animate", str(run_dir), "--out", str(tmp_path / "a"), "--quiet"])
     one_error_line(capsys, code, "kept no weight snapshots")

@@ -74,7 +74,8 @@ def test_intro_grid_with_as_many_densities_as_features():
         (2550, 850, 85),
         (60, 60, 60),
         (3, 3, 3),
-        (200_000, 1000, 100), (3_000_000, 3000, 100),
+        (200_000, 1000, 100),
+        (3_000_000, 3000, 100),
     ],
 )
 def test_chunking_is_derived_from_the_step_count(n_steps, chunk, window):

@@ -23,6 +23,7 @@ from superpose.config import ConfigError, make_hyper
 from superpose.lab import main, store
 from superpose.lab.animate import AnimateOptions, animate_run
 from superpose.lab.registry import load_experiment_module
+from superpose.models import facts as fm
 
 facts_exp = load_experiment_module("facts")
 
@@ -53,7 +54,8 @@ def test_facts_quick_checks_pass(quick, tmp_path):
                 n, acc = np.array(tried).T
                 first_fail = int(np.flatnonzero(acc < 0.99)[0])
                 assert n[first_fail] / n[first_fail - 1] < 1.05
-    assert {p.name for p in summary_path.parent.glob("*.png")} == {"facts.png", "facts_forming.png"}
+    names = {"facts.png", "facts_forming.png", "facts_importance.png", "facts_probes.png"}  # last two: probes
+    assert {p.name for p in summary_path.parent.glob("*.png")} == names
     # `superpose animate RUN`: fact storage forming, from the stored snapshots alone
     (gif,) = animate_run(store.Run(summary_path.parent), tmp_path, AnimateOptions(fps=4))
     assert gif.name == "facts_forming.gif" and gif.stat().st_size > 0
@@ -192,6 +194,114 @@ def test_nested_sizes_are_a_few_facts_apart(seed, setting):
     sizes = facts.nested_sizes(200, per_name)
     assert sizes[0] == facts.min_facts(per_name) and sizes[-1] <= 200 and np.diff(sizes).max() <= 3
     assert_nested(seed, sizes[:: max(1, len(sizes) // 10)], n_attributes, per_name)
+
+
+# --- probe activations and measured importance (superpose.lab.fact_probes) --------------------------------
+
+
+def test_a_facts_run_keeps_probe_activations_and_measured_importances(quick):
+    from superpose.analysis import facts as fa
+    from superpose.lab import fact_probes, probes
+    from superpose.models.facts import instance_table
+
+    _, summary_path, arrays = quick
+    run = store.Run(summary_path.parent)
+    p = probes.load(run)
+    table = instance_table(arrays, 0, prefix="forming_")
+    n, m = table["fact_attr"].size, arrays["forming_W_in"].shape[1]
+    frames = arrays["snapshot_steps"].size
+    assert probes.is_facts(p) and p["probe_hidden"].shape == (1, frames, m, n)
+    assert p["probe_output"].shape == (1, frames, table["attr"].shape[0], n)
+    np.testing.assert_array_equal(p["probe_steps"], arrays["snapshot_steps"])
+    for t in (0, frames // 2, frames - 1):  # post hoc is exact: the stored snapshot applied to every key
+        params = {k: arrays[f"snapshot_{k}"][0, t] for k in ("W_in", "b", "W_out")}
+        np.testing.assert_allclose(
+            p["probe_hidden"][0, t], fa.mlp_hidden(params, fa.inputs(table)[0]), atol=1e-4
+        )
+        assert p["probe_accuracy"][0, t] == fa.accuracy(params, table)
+    # the parts add up: name tokens to the margin less the bias-only margin, neurons to the margin
+    parts, margin, base = p["token_parts"][0], p["margin"][0], p["baseline"][0]
+    np.testing.assert_allclose(parts.sum(axis=1), margin - base, atol=1e-3 * np.abs(margin).max())
+    np.testing.assert_allclose(
+        p["neuron_contribution"][0].sum(axis=1), margin, atol=1e-3 * np.abs(margin).max()
+    )
+    summary = json.loads(summary_path.read_text())
+    (check,) = [c for c in summary["checks"] if c["name"].startswith("measured token importance")]
+    assert check["passed"], check
+    rows = summary["fact_importance"]["facts"]
+    assert len(rows) == n and all(len(r["neurons"]) == 3 for r in rows)
+    assert abs(rows[0]["first_share"]) + abs(rows[0]["last_share"]) == pytest.approx(1, abs=2e-3)
+    assert run.file("probes.npz").stat().st_size < 1_000_000
+    text = fact_probes.format_importance(summary)
+    assert "measured fact importance" in text and "fact 0 (first" in text
+    (gif,) = probes.animate(run, summary_path.parent / "anim", fps=4)  # `superpose animate RUN --probes`
+    assert gif.stat().st_size > 0
+
+
+def test_a_model_that_reads_one_name_fails_the_token_check():
+    from superpose.analysis import facts as fa
+    from superpose.lab.fact_probes import FactProbes
+
+    table = fm.orthonormal_table(48, 8, 4, seed=1)
+    k = table["first"].shape[0]
+    # one neuron per first name, reading it alone; each writes its name's most common attribute
+    common = [np.bincount(table["fact_attr"][table["fact_first"] == a]).argmax() for a in range(k)]
+    one_name = {"W_in": table["first"], "b": np.zeros(k), "W_out": table["attr"][common].T}
+    both = fa.and_model(table)
+    spec = FactProbes()
+    for params, passes in ((both, True), (one_name, False)):
+        t = fa.token_attribution(params, table)
+        probes = {
+            "token_parts": np.stack([t["first"], t["last"]])[None, None],
+            "neuron_contribution": fa.margin_contributions(params, table)[None, None],
+            "margin": t["margin"][None, None],
+            "probe_steps": np.array([0]),
+            "probe_accuracy": np.array([[fa.accuracy(params, table)]]),
+            **{key: table[key][None] for key in ("fact_first", "fact_last", "fact_attr")},
+        }
+        (check,) = spec.summarize(probes)["checks"]
+        assert check["passed"] == passes, check
+
+
+@given(st.integers(0, 2**16))
+def test_token_attribution_is_exact_integrated_gradients(seed):
+    from superpose.analysis import facts as fa
+
+    rng = np.random.default_rng(seed)
+    table = facts.fact_table(rng, 30, 6, 5, 4)
+    params = {"W_in": rng.normal(size=(7, 6)), "b": rng.normal(size=7), "W_out": rng.normal(size=(6, 7))}
+    t = fa.token_attribution(params, table)
+    scale = np.abs(t["margin"]).max() + np.abs(t["baseline"]).max()
+    np.testing.assert_allclose(t["first"] + t["last"], t["margin"] - t["baseline"], atol=1e-9 * scale)
+    # against a midpoint Riemann sum of the gradient along the path (fixed runner-up)
+    x, f, g = fa.inputs(table)
+    z = facts.logits(params, table)
+    y = table["fact_attr"]
+    z[y, np.arange(y.size)] = -np.inf
+    direction = (table["attr"][y] - table["attr"][z.argmax(axis=0)]).T  # [d, N]
+    readout = params["W_out"].T @ direction  # [m, N]
+    steps = (np.arange(4000) + 0.5) / 4000
+    active = np.mean([(s * (params["W_in"] @ x) + params["b"][:, None]) > 0 for s in steps], axis=0)
+    grad = params["W_in"].T @ (active * readout)  # [d, N]
+    np.testing.assert_allclose(t["first"], (grad * f).sum(axis=0), atol=2e-3 * scale)
+    np.testing.assert_allclose(t["last"], (grad * g).sum(axis=0), atol=2e-3 * scale)
+
+
+def test_lineage_show_says_which_names_and_neurons_each_fact_relies_on(quick, tmp_path):
+    pytest.importorskip("ml_metadata")
+    import shutil
+
+    from superpose.lab import mlmd
+
+    _, summary_path, _ = quick
+    copy = tmp_path / "runs" / "facts" / summary_path.parent.name
+    shutil.copytree(summary_path.parent, copy)
+    db = tmp_path / "lineage.sqlite"
+    mlmd.export_runs([store.Run(copy)], db)
+    shutil.rmtree(copy)  # from the store alone
+    text = mlmd.format_show(mlmd.show(copy.name, db))
+    assert "fact importance (check passed)" in text and "fact 0 (first" in text
+    assert "facts stored (top-1 on the keys)" in text and "neuron -> the fact key" in text
 
 
 # --- analysis --------------------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ class L1Model(ReluOutput):
     """ReLU output model whose loss adds hyper.extra["l1"] * sum |W|."""
 
     def loss(self, params, x, hyper):
-        return weighted_mse(self, params, x, hyper.importance) + hyper.extra["l1"] * jnp.abs(params["W"]).sum()
+        return (
+            weighted_mse(self, params, x, hyper.importance) + hyper.extra["l1"] * jnp.abs(params["W"]).sum()
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -74,6 +74,50 @@ def margin_contributions(params: dict, table: dict) -> np.ndarray:
     return h * (np.asarray(params["W_out"], np.float64).T @ direction.T)
 
 
+def token_attribution(params: dict, table: dict) -> dict[str, np.ndarray]:
+    """How much of each fact's logit margin each of its two name tokens carries: integrated gradients of the
+    margin (true logit minus the runner-up's, the runner-up fixed at the full key) along the straight path
+    from the empty input to the key e_first + e_last, split into its first- and last-name parts. Exact, not
+    sampled: along the path neuron j's pre-activation t a_j + b_j is linear in t, so its active fraction
+    phi_j of t in [0, 1] is closed-form, and ReLU(a_j + b_j) - ReLU(b_j) = a_j phi_j.
+
+    Returns first [N], last [N] (the two parts; first + last = margin - baseline exactly), margin [N],
+    baseline [N] (the margin of the bias-only response, ReLU(b)), share_first / share_last [N] (each part
+    over their sum; NaN where the sum is 0)."""
+    _, f, g = (a.astype(np.float64) for a in inputs(table))
+    x = f + g  # in float64, so that the two parts add up exactly
+    W_in, b = np.asarray(params["W_in"], np.float64), np.asarray(params["b"], np.float64)
+    W_out, attr = np.asarray(params["W_out"], np.float64), table["attr"].astype(np.float64)
+    z = attr @ (W_out @ mlp_hidden(params, x))
+    y = table["fact_attr"]
+    cols = np.arange(y.size)
+    z_true = z[y, cols].copy()
+    z[y, cols] = -np.inf
+    runner_up = z.argmax(axis=0)
+    readout = W_out.T @ (attr[y] - attr[runner_up]).T  # [m, N]: each neuron's weight on the margin
+    a = W_in @ x  # [m, N] pre-activation change along the path
+    bb = b[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = -bb / a  # where t a + b crosses zero
+        phi = np.where(a > 0, np.clip(1.0 - cross, 0.0, 1.0), np.clip(cross, 0.0, 1.0))
+    phi = np.where(a == 0, (bb > 0).astype(np.float64) * np.ones_like(a), phi)
+    gate = phi * readout  # [m, N]: d margin / d (pre-activation), integrated over the path
+    first = np.einsum("jn,jd,dn->n", gate, W_in, f)
+    last = np.einsum("jn,jd,dn->n", gate, W_in, g)
+    baseline = (relu(b)[:, None] * readout).sum(axis=0)
+    total = first + last
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share_first = np.where(total != 0, first / total, np.nan)
+    return {
+        "first": first,
+        "last": last,
+        "margin": z_true - z.max(axis=0),
+        "baseline": baseline,
+        "share_first": share_first,
+        "share_last": 1.0 - share_first,
+    }
+
+
 def margin_shares(C: np.ndarray) -> np.ndarray:
     """[m, N] each neuron's share of its fact's margin contributions C [m, N], C_ji / sum_j |C_ji|: in
     [-1, 1], and the C_ji / margin_i of a fact whose contributions are all positive (0 for a silent fact)."""

@@ -10,11 +10,15 @@
     progress.py    progress bars and log lines
     runtime.py     process-wide settings for entry points only
     cli.py         the `superpose` command
+    probes.py      probe activations and measured feature importance of a run's kept models
+    fact_probes.py the same for a fact-lookup MLP (name tokens' and neurons' shares of each margin)
 
 The core (superpose/config.py ... metrics.py) never imports from here.
 """
 
-from superpose.lab.experiment import Experiment
+from superpose.lab.experiment import Experiment, check
+from superpose.lab.fact_probes import FactProbes
+from superpose.lab.probes import Probes
 from superpose.lab.runner import main
 
-__all__ = ["Experiment", "main"]
+__all__ = ["Experiment", "FactProbes", "Probes", "check", "main"]

@@ -318,5 +318,11 @@ def format_checks(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def check(name: str, passed, value, expected: str) -> dict:
+    """One entry of a summary's "checks": what was checked, whether it passed, the measured value and the
+    bar it had to meet."""
+    return {"name": name, "passed": bool(passed), "value": value, "expected": expected}
+
+
 def checks_passed(summary: dict) -> bool:
     return all(c["passed"] for c in summary.get("checks", []))

@@ -92,7 +92,15 @@ TYPES = {
     SUMMARY: {"sha256": _S, "checks_passed": _I, "checks_total": _I, "all_passed": _B},
     FIGURE: {"file": _S, "sha256": _S, "size": _I},
     EXPERIMENT: {"experiment": _S},
-    ACTIVATIONS: {"sha256": _S, "size": _I, "arrays": _S, "steps": _S, "probe_set": _S, "neurons": _S},
+    ACTIVATIONS: {
+        "sha256": _S,
+        "size": _I,
+        "arrays": _S,
+        "steps": _S,
+        "probe_set": _S,
+        "neurons": _S,
+        "accuracy": _S,  # a fact MLP's: top-1 accuracy on the keys per frame
+    },
     FEATURE_IMPORTANCE: {
         "method": _S,
         "densities": _S,
@@ -103,6 +111,14 @@ TYPES = {
         "rho": _S,
         "check_passed": _B,
         "check": _S,
+        # a fact MLP's (fact_probes.FactProbes): per fact, its name tokens' and neurons' shares of its margin
+        "kind": _S,
+        "steps": _S,
+        "accuracy": _S,
+        "weaker_name_share_median": _S,
+        "both_names_push_true": _D,
+        "largest_neuron_share_median": _D,
+        "facts": _S,
     },
 }
 KINDS = {RUN: "execution", EXPERIMENT: "context"}  # the rest are artifact types
@@ -130,6 +146,9 @@ JSON_PROPERTIES = {
     "represented",
     "rho",
     "check",
+    "accuracy",
+    "weaker_name_share_median",
+    "facts",
 }
 # results.npz arrays and config fields that describe the training data.
 _DATA_NAME = re.compile(r"densit|sparsit|importance|feature_prob")
@@ -401,6 +420,8 @@ def _probe_values(path: Path, summary: dict) -> tuple[dict, dict]:
     one-hot probe (feature i alone at 1) at the first and the last frame, and the feature it responds to
     most at each frame."""
     p = store.read_npz(path)
+    if "probe_kind" in p and str(p["probe_kind"]) == "facts":
+        return _fact_probe_values(path, p, summary)
     n = p["probe_inputs"].shape[1]
     onehot = p["probe_hidden"][..., :n]  # [M, S, m, n]
     neurons = []
@@ -439,6 +460,42 @@ def _probe_values(path: Path, summary: dict) -> tuple[dict, dict]:
         "grad_input": np.round(p["grad_input"], 8).tolist(),
         "represented": [np.flatnonzero(r).tolist() for r in p["represented"]],
         "rho": [r.get("rho") for r in rows] if rows else None,
+        "check_passed": bool(checks[0].get("passed")) if checks else None,
+        "check": checks[0] if checks else None,
+    }
+    return activations, importance
+
+
+def _fact_probe_values(path: Path, p: dict, summary: dict) -> tuple[dict, dict]:
+    """_probe_values for a fact MLP's probes.npz (fact_probes.FactProbes): the neurons' responses to every
+    fact key at the first and last frame and the fact each responds to most per frame; per fact, its name
+    tokens' and largest neurons' shares of its margin (from the summary, which has them rounded)."""
+    hidden = p["probe_hidden"][0]  # [S, m, N]
+    activations = {
+        "sha256": _sha256(path),
+        "size": path.stat().st_size,
+        "arrays": {k: list(v.shape) for k, v in p.items()},
+        "steps": _plain(p["probe_steps"]),
+        "probe_set": f"{hidden.shape[2]} fact keys (e_first + e_last of every fact), at every weight snapshot "
+        "(computed from the stored weights)",
+        "accuracy": np.round(p["probe_accuracy"][0], 4).tolist(),
+        "neurons": [
+            {
+                "label": f"{hidden.shape[2]} facts",
+                "first": np.round(hidden[0], 3).tolist(),
+                "final": np.round(hidden[-1], 3).tolist(),
+                "top_fact_per_frame": np.argmax(hidden, axis=2).T.tolist(),
+            }
+        ],
+    }
+    checks = [
+        c
+        for c in summary.get("checks") or []
+        if isinstance(c, dict) and str(c.get("name", "")).startswith("measured token importance")
+    ]
+    importance = {
+        "kind": "facts",
+        **(summary.get("fact_importance") or {}),
         "check_passed": bool(checks[0].get("passed")) if checks else None,
         "check": checks[0] if checks else None,
     }
@@ -650,7 +707,14 @@ def _format_probes(outputs: list) -> list[str]:
     lines = []
     for out in outputs:
         props = out["properties"]
-        if out["type"] == FEATURE_IMPORTANCE:
+        if out["type"] == FEATURE_IMPORTANCE and props.get("kind") == "facts":
+            from superpose.lab.fact_probes import format_importance
+
+            passed = props.get("check_passed")
+            verdict = "" if passed is None else (" (check passed)" if passed else " (check FAILED)")
+            lines.append(f"fact importance{verdict}: which name tokens and neurons each fact relies on")
+            lines += format_importance({"fact_importance": props}, where="the store").splitlines()[1:]
+        elif out["type"] == FEATURE_IMPORTANCE:
             passed = props.get("check_passed")
             verdict = "" if passed is None else (" (check passed)" if passed else " (check FAILED)")
             lines.append(f"feature importance{verdict}: which input features the kept models rely on")
@@ -668,10 +732,21 @@ def _format_probes(outputs: list) -> list[str]:
             steps = props.get("steps") or []
             span = f"steps {steps[0]}..{steps[-1]}, {len(steps)} frames" if steps else "no frames"
             lines.append(f"activations ({span}): {props.get('probe_set')}")
-            lines.append(
-                "  neuron -> the feature it responds to most (one-hot probes), first frame -> final:"
-            )
+            if not props.get("accuracy"):  # a feature model's (a fact MLP's has its accuracy per frame)
+                lines.append(
+                    "  neuron -> the feature it responds to most (one-hot probes), first frame -> final:"
+                )
+            if props.get("accuracy"):
+                acc = props["accuracy"]
+                lines.append(
+                    f"  facts stored (top-1 on the keys): {acc[0]:.0%} at the first frame -> {acc[-1]:.0%}"
+                )
             for model in props.get("neurons") or []:
+                if "top_fact_per_frame" in model:
+                    said = [f"h{k}: {row[0]}->{row[-1]}" for k, row in enumerate(model["top_fact_per_frame"])]
+                    lines.append("  neuron -> the fact key it responds to most, first frame -> final:")
+                    lines.append(f"    {'; '.join(said)}")
+                    continue
                 tops = model.get("top_feature_per_frame") or []
                 final = model.get("final") or []
                 said = []

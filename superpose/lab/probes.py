@@ -172,21 +172,25 @@ class Probes:
 
 
 def attach(spec, arrays: dict, run, summary: dict) -> dict:
-    """spec: a Probes, or a bare model (Probes(model): best_W/best_b/best_density/importance/best_index).
+    """spec: a Probes (or another spec with compute and summarize, and optionally plot, such as
+    fact_probes.FactProbes), or a bare model (Probes(model): best_W/best_b/best_density/importance/best_index).
     Compute the probes of a finished run, write probes.npz into it, and return the summary with the
     measured importances and the ranking check added."""
     from superpose.lab import store
 
-    spec = spec if isinstance(spec, Probes) else Probes(spec)  # a bare model: the default layout
+    if not hasattr(spec, "compute"):
+        spec = Probes(spec)  # a bare model: the default layout
     probes = spec.compute(arrays)
     store.write_npz(run.file(PROBES_FILE), probes)
-    figures = [p.name for p in plot(probes, run.path, run.experiment)]
+    draw = getattr(spec, "plot", None) or plot
+    figures = [p.name for p in draw(probes, run.path, run.experiment)]
     extra = spec.summarize(probes)
     if not isinstance(summary, dict):
         return summary
+    found = {k: v for k, v in extra.items() if k != "checks"}  # feature_importance or fact_importance
     return {
         **summary,
-        "feature_importance": extra["feature_importance"],
+        **found,
         "checks": [*summary.get("checks", []), *extra["checks"]],
         "probe_figures": figures,
     }
@@ -204,7 +208,9 @@ def format_importance(summary: dict) -> str:
     """Lines for `superpose show`: per kept model, the measured ablation importance beside I_i."""
     rows = summary.get("feature_importance") if isinstance(summary, dict) else None
     if not rows:
-        return ""
+        from superpose.lab.fact_probes import format_importance as facts_format
+
+        return facts_format(summary)
     lines = [
         "measured feature importance (ablation: loss increase when the feature is zeroed; I_i in brackets):"
     ]
@@ -225,11 +231,29 @@ def format_probes(run) -> str:
     p = load(run)
     models, frames, m, n_probes = p["probe_hidden"].shape
     steps = p["probe_steps"]
+    n = one_hot_count(p)
+    what = f"{n_probes} fact keys" if is_facts(p) else f"{n} one-hot + {n_probes - n} samples"
     return (
         f"probes: {path.name} ({path.stat().st_size / 1e6:.2f} MB): {models} kept models x {frames} frames "
-        f"(steps {int(steps[0])}..{int(steps[-1])}) x {m} hidden x {n_probes} probes "
-        f"({p['probe_inputs'].shape[1]} one-hot + {n_probes - p['probe_inputs'].shape[1]} samples)"
+        f"(steps {int(steps[0])}..{int(steps[-1])}) x {m} hidden x {n_probes} probes ({what})"
     )
+
+
+def is_facts(p: dict) -> bool:
+    """Whether probes.npz arrays `p` are a fact MLP's (fact_probes.FactProbes) rather than a feature model's."""
+    return "probe_kind" in p and str(p["probe_kind"]) == "facts"
+
+
+def one_hot_count(p: dict) -> int:
+    """How many of the probes are one-hot features (the first ones): n, or 0 for fact keys."""
+    return 0 if is_facts(p) else int(p["probe_inputs"].shape[1])
+
+
+def model_labels(p: dict) -> list[str]:
+    """A short label per kept model: its density, or the fact count for a fact MLP."""
+    if is_facts(p):
+        return [f"{p['probe_hidden'].shape[-1]} facts"] * p["probe_hidden"].shape[0]
+    return [f"1-S = {float(d):.2g}" for d in p["probe_density"]]
 
 
 def _frames_to_show(n_frames: int, most: int = 6) -> list[int]:
@@ -322,8 +346,8 @@ def animate(run, out_dir=None, fps: int = 12, fmt: str = "gif", progress=None) -
             f"{run.path} keeps no probe activations (its experiment has no Experiment(probes=...), or the run "
             "predates them)"
         )
-    hidden, steps, density = p["probe_hidden"], p["probe_steps"], p["probe_density"]
-    n = p["probe_inputs"].shape[1]
+    hidden, steps, labels = p["probe_hidden"], p["probe_steps"], model_labels(p)
+    n = one_hot_count(p)
     if hidden.shape[2] == 0:
         raise store.RunError(f"{run.path}: the model has no hidden layer to show")
     picks = _frames_to_show(hidden.shape[0], 4)
@@ -333,11 +357,12 @@ def animate(run, out_dir=None, fps: int = 12, fmt: str = "gif", progress=None) -
     for c, j in enumerate(picks):
         ax = axes[0, c]
         images.append(ax.imshow(hidden[j, 0], cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto"))
-        ax.axvline(n - 0.5, color="k", lw=0.8)
+        if n:
+            ax.axvline(n - 0.5, color="k", lw=0.8)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"1-S = {float(density[j]):.2g}", fontsize=9)
-        ax.set_xlabel(f"{n} features alone | data samples", fontsize=7)
+        ax.set_title(labels[j], fontsize=9)
+        ax.set_xlabel(f"{n} features alone | data samples" if n else "fact keys", fontsize=7)
         if c == 0:
             ax.set_ylabel("neuron")
     bar = fig.colorbar(images[-1], ax=axes, shrink=0.8)

@@ -135,7 +135,9 @@ class FrameProgress:
             if tty:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=n_frames, desc="rendering", unit="frame", file=self.stream, leave=False)
+                self._bar = tqdm(
+                    total=n_frames, desc="rendering", unit="frame", file=self.stream, leave=False
+                )
         if self._bar is not None:
             self._bar.update(1)
             return

@@ -52,7 +52,9 @@ def save_animation(
     path = Path(path).with_suffix(f".{fmt}")
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = animation.PillowWriter(fps=fps) if fmt == "gif" else animation.FFMpegWriter(fps=fps)
-    anim = animation.FuncAnimation(fig, draw, frames=n_frames, blit=False, repeat=False, cache_frame_data=False)
+    anim = animation.FuncAnimation(
+        fig, draw, frames=n_frames, blit=False, repeat=False, cache_frame_data=False
+    )
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
         anim.save(tmp, writer=writer, dpi=dpi, progress_callback=progress)
