@@ -102,6 +102,44 @@ def test_site_has_every_page_and_shows_status(runs, site):
     assert f"../runs/intro/{good.id}/viewer.html" in (site / "viewer" / "intro.html").read_text()
 
 
+def test_the_probe_heatmap_data_is_the_runs_activations(runs, site):
+    good = runs["good"]
+    run_dir = site / "runs" / "intro" / good.id
+    assert (
+        'href="probes.html"' in (run_dir / "index.html").read_text() and (run_dir / "probes.html").is_file()
+    )
+    text = (run_dir / "data" / "probes.js").read_text()
+    data = json.loads(text[len("window.SUPERPOSE_PROBES = ") :].rstrip().rstrip(";"))
+    probes = store.read_npz(good.file("probes.npz"))
+    hidden = probes["probe_hidden"]  # [M, S, m, P]
+    assert len(data["models"]) == hidden.shape[0] and data["m"] == hidden.shape[2]
+    assert data["n_probes"] == hidden.shape[3] and data["n_onehot"] == probes["probe_inputs"].shape[1]
+    keep = [list(probes["probe_steps"]).index(s) for s in data["steps"]]
+    assert keep[0] == 0 and keep[-1] == hidden.shape[1] - 1
+    for j, model in enumerate(data["models"]):
+        q = np.frombuffer(base64.b64decode(model["hidden"]), "<i2").reshape(len(keep), -1)
+        values = q * np.asarray(model["scale"])[:, None]
+        want = hidden[j, keep].reshape(len(keep), -1)
+        np.testing.assert_allclose(values, want, atol=np.abs(want).max() / 30000)
+        np.testing.assert_allclose(model["ablation"], probes["ablation"][j], rtol=1e-4, atol=1e-9)
+
+
+def test_the_probe_heatmap_thins_frames_to_its_budget():
+    rng = np.random.default_rng(0)
+    p = {
+        "probe_hidden": rng.normal(size=(3, 50, 4, 9)).astype(np.float32),
+        "probe_steps": np.arange(50) * 10,
+        "probe_inputs": np.zeros((3, 5, 9), np.float32),
+        "probe_density": np.array([1.0, 0.1, 0.01]),
+        "ablation": rng.random((3, 5)),
+        "importance": np.ones((3, 5)),
+    }
+    data = report_data.probes_data(p, budget=3 * 4 * 9 * 10)  # room for 10 frames
+    assert len(data["steps"]) == 10 and data["steps"][0] == 0 and data["steps"][-1] == 490
+    assert [m["label"] for m in data["models"]] == ["1-S = 1", "1-S = 0.1", "1-S = 0.01"]
+    assert data["probe_names"][:2] == ["feature 0 alone", "feature 1 alone"] and data["n_onehot"] == 5
+
+
 def test_rerun_writes_nothing_then_only_what_changed(runs, site, tmp_path):
     out = tmp_path / "site"
     shutil.copytree(site, out)
@@ -359,6 +397,7 @@ def test_pages_load_cleanly_in_chromium(runs, site, browser, artifacts):
         site / "experiments" / "intro.html",
         site / "runs" / "intro" / runs["failed"].id / "index.html",
         run_dir / "viewer.html",
+        run_dir / "probes.html",
     ]
     for page in pages:
         _open(browser, page)
@@ -410,4 +449,29 @@ def test_viewer_slider_and_instance_choice(runs, site, browser, artifacts):
     assert geometry.get_attribute("data-step") == moved  # the step stays where the slider is
     slider.send_keys(Keys.END)
     browser.save_screenshot(str(artifacts / "report-viewer.png"))
+    assert _console_errors(browser) == []
+
+
+def test_probe_heatmap_slider_and_model_choice(runs, site, browser, artifacts):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, site / "runs" / "intro" / runs["good"].id / "probes.html")
+    heatmap = browser.find_element(By.ID, "heatmap")
+    steps = browser.execute_script("return window.SUPERPOSE_PROBES.steps")
+    assert heatmap.get_attribute("data-step") == str(steps[-1])  # opens at the final weights
+    picture = browser.execute_script("return arguments[0].toDataURL()", heatmap)
+    slider = browser.find_element(By.ID, "probe-slider")
+    slider.send_keys(Keys.HOME)
+    assert heatmap.get_attribute("data-step") == str(steps[0])
+    assert f"step {steps[0]:,} " in browser.find_element(By.ID, "probe-label").text
+    first = browser.execute_script("return arguments[0].toDataURL()", heatmap)
+    assert first != picture  # the activations at step 0 are not the final ones
+    model = Select(browser.find_element(By.ID, "probe-model"))
+    assert len(model.options) == 2  # the two densities' kept models
+    model.select_by_index(1)
+    assert heatmap.get_attribute("data-model") == "1"
+    assert browser.execute_script("return arguments[0].toDataURL()", heatmap) != first
+    browser.save_screenshot(str(artifacts / "report-probes.png"))
     assert _console_errors(browser) == []

@@ -98,19 +98,31 @@ def measure(model, params: dict, x, importance) -> dict[str, np.ndarray]:
 
 
 def check_ranking(
-    measured, importance, represented, rho_min: float = RHO_MIN, dropped_tol: float = DROPPED_TOL
+    measured,
+    importance,
+    represented,
+    rho_min: float = RHO_MIN,
+    dropped_tol: float = DROPPED_TOL,
+    dropped=None,
 ) -> dict:
     """Does ONE model's measured importance [n] agree with the configured I_i [n]?
 
     represented [n] bool (e.g. superpose.metrics.represented(W)). Passes when (a) among represented features
     the ranking agrees: Spearman rho >= rho_min with 3 or more of them, the same order with 2 (with 0 or 1
     there is nothing to rank), and (b) every dropped feature measures |m_i| <= dropped_tol x max_j |m_j|.
+    dropped [n] bool: which features count as dropped (None: every feature not represented; a partly
+    represented feature, in neither set, is neither ranked nor required to measure ~0).
     Returns {"passed", "rho", "n_represented", "dropped_max", "value"}; rho is NaN below 3 represented."""
     m = np.asarray(measured, np.float64).ravel()
     imp = np.asarray(importance, np.float64).ravel()
     rep = np.asarray(represented, bool).ravel()
-    if not m.shape == imp.shape == rep.shape:
-        raise ValueError(f"measured {m.shape}, importance {imp.shape}, represented {rep.shape} differ")
+    gone = ~rep if dropped is None else np.asarray(dropped, bool).ravel()
+    if not m.shape == imp.shape == rep.shape == gone.shape:
+        raise ValueError(
+            f"measured {m.shape}, importance {imp.shape}, represented {rep.shape}, dropped {gone.shape} differ"
+        )
+    if (rep & gone).any():
+        raise ValueError("a feature cannot be both represented and dropped")
     scale = float(np.max(np.abs(m))) if m.size else 0.0
     k = int(rep.sum())
     rho = float("nan")
@@ -125,7 +137,7 @@ def check_ranking(
     else:
         ranked = True
         said = f"{k} represented (nothing to rank)"
-    dropped = np.abs(m[~rep]) / scale if scale > 0 and (~rep).any() else np.zeros(0)
+    dropped = np.abs(m[gone]) / scale if scale > 0 and gone.any() else np.zeros(0)
     dropped_max = float(dropped.max()) if dropped.size else 0.0
     quiet = bool(scale > 0 and dropped_max <= dropped_tol)
     value = f"{said}; dropped features at most {dropped_max:.3f} of the largest"

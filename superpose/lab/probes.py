@@ -19,11 +19,13 @@ would have, costs training nothing and needs no change to the compiled sweep.
 probes.npz layout (M kept models, S frames, P = n + batch probes):
     probe_inputs [M, n, P]   probe_steps [S]   probe_hidden [M, S, m, P]   probe_output [M, S, n, P]
     probe_density [M]   importance [M, n]   ablation [M, n]   grad_input [M, n]   represented [M, n]
+    dropped [M, n]
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +60,11 @@ class Probes:
     seed: int = 0
     rho_min: float = imp_mod.RHO_MIN
     dropped_tol: float = imp_mod.DROPPED_TOL
+    # A feature is represented (ranked) when ||W_i|| > 0.5 and dropped (must measure ~0) when ||W_i|| <
+    # dropped_norm: one in between is partly represented, and zeroing it costs a share of its loss.
+    dropped_norm: float = 0.1
+    # For models without a tied W [m, n]: params of ONE model -> (represented [n], dropped [n]) bool.
+    features: Callable | None = None
 
     def _sampler(self):
         from superpose.data import Independent
@@ -113,10 +120,14 @@ class Probes:
 
         x = imp_mod.common_samples(self._sampler(), feature_prob, self.n_samples, seed=self.seed)
         measured = imp_mod.measure(model, final, x, imp)
-        if "W" in final and final["W"].ndim == 3 and final["W"].shape[-1] == n:
+        if self.features is not None:
+            one = [self.features({k: v[j] for k, v in final.items()}) for j in range(n_models)]
+            represented, dropped = (np.stack([np.asarray(f[i], bool) for f in one]) for i in (0, 1))
+        elif "W" in final and final["W"].ndim == 3 and final["W"].shape[-1] == n:
             represented = np.stack([metrics.represented(W) for W in final["W"]])
+            dropped = np.stack([metrics.feature_norms(W) < self.dropped_norm for W in final["W"]])
         else:
-            represented = np.ones((n_models, n), bool)
+            represented, dropped = np.ones((n_models, n), bool), np.zeros((n_models, n), bool)
         return {
             "probe_inputs": inputs,
             "probe_steps": steps,
@@ -127,6 +138,7 @@ class Probes:
             "ablation": measured["ablation"].astype(np.float32),
             "grad_input": measured["grad_input"].astype(np.float32),
             "represented": represented,
+            "dropped": dropped,
         }
 
     def summarize(self, probes: dict) -> dict:
@@ -139,6 +151,7 @@ class Probes:
                 probes["represented"][j],
                 rho_min=self.rho_min,
                 dropped_tol=self.dropped_tol,
+                dropped=probes["dropped"][j] if "dropped" in probes else None,
             )
             per_model.append(
                 {
@@ -166,7 +179,8 @@ class Probes:
             "passed": not fails,
             "value": value,
             "expected": f"Spearman rho >= {self.rho_min} among represented features (same order if 2), every "
-            f"dropped feature <= {self.dropped_tol} of the largest, in every kept model",
+            f"dropped feature (||W_i|| < {self.dropped_norm}) <= {self.dropped_tol} of the largest, in every "
+            "kept model",
         }
         return {"feature_importance": per_model, "checks": [check]}
 

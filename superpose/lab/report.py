@@ -10,9 +10,11 @@ Site layout (OUT/):
     index.html                      every run: experiment, start, quick/full, status, checks, commit, ...
     experiments/EXPERIMENT.html     its runs side by side, each check's value per run
     viewer/EXPERIMENT.html          a stable link to the newest complete run's viewer (for the README)
-    runs/EXPERIMENT/RUN_ID/         index.html (the run), viewer.html, figures/, config.json, lineage.json,
-                                    summary.json (copies), data/ (loss curves, viewer-meta.js, instance-I.js)
-    assets/                         style.css, report.js, viewer.js (hand-written canvas code, no library)
+    runs/EXPERIMENT/RUN_ID/         index.html (the run), viewer.html, probes.html (when the run keeps
+                                    probes.npz), figures/, config.json, lineage.json, summary.json (copies),
+                                    data/ (loss curves, viewer-meta.js, instance-I.js, probes.js)
+    assets/                         style.css, report.js, viewer.js, probes.js (hand-written canvas code, no
+                                    library)
 Pages work from file:// and from any static web server: data is embedded in the page or loaded with script
 tags (file:// pages cannot fetch JSON). Links to results.npz point into the run store by relative path.
 """
@@ -31,9 +33,9 @@ from superpose.config import ConfigError
 from superpose.lab import report_data, report_html, store
 from superpose.lab.report_html import RunView
 
-REPORT_VERSION = 1  # bump when the data files' format changes: every run's data is rebuilt
+REPORT_VERSION = 2  # bump when the data files' format changes: every run's data is rebuilt
 MANIFEST = ".superpose-report.json"
-ASSETS = ("style.css", "report.js", "viewer.js")
+ASSETS = ("style.css", "report.js", "viewer.js", "probes.js")
 COPIED_JSON = ("config.json", "lineage.json", "summary.json")
 _STAMP = re.compile(r'<span id="generated">[^<]*</span>')
 
@@ -88,7 +90,25 @@ def _derive(run: store.Run, site_dir: Path) -> tuple[dict, list[str]]:
             "n": plan["n"],
             "files": ["viewer-meta.js"] + [f"instance-{i}.js" for i in plan["instances"]],
         }
-    keep = set((derived.get("viewer") or {}).get("files", []))
+    if run.file("probes.npz").is_file():  # Experiment(probes=...): the neuron x probe heatmap page
+        try:
+            probes = report_data.probes_data(store.read_npz(run.file("probes.npz")))
+        except (store.RunError, KeyError, ValueError) as err:
+            return derived, [f"probes.npz: {err}"]
+        text = json.dumps(probes, separators=(",", ":"), allow_nan=False)
+        _write(data_dir / "probes.js", f"window.SUPERPOSE_PROBES = {text};\n")
+        derived["probes"] = {
+            "kind": probes["kind"],
+            "models": len(probes["models"]),
+            "frames": len(probes["steps"]),
+            "n_frames": probes["n_frames"],
+            "m": probes["m"],
+            "n_probes": probes["n_probes"],
+            "files": ["probes.js"],
+        }
+    keep = set((derived.get("viewer") or {}).get("files", [])) | set(
+        (derived.get("probes") or {}).get("files", [])
+    )
     if data_dir.is_dir():
         for old in data_dir.iterdir():  # instance files of an earlier plan
             if old.name not in keep:
@@ -251,6 +271,11 @@ def build(runs: list[store.Run], out, store_path=None) -> dict:
             written += _write(viewer, report_html.viewer_page(view))
         elif viewer.exists():
             viewer.unlink()
+        heatmap = site_dir / "probes.html"
+        if view.derived.get("probes"):
+            written += _write(heatmap, report_html.probes_page(view))
+        elif heatmap.exists():
+            heatmap.unlink()
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     index = report_html.index_page(views, generated)
     before = (out / "index.html").read_text() if (out / "index.html").is_file() else None

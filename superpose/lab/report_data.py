@@ -217,3 +217,49 @@ def viewer_data(arrays: dict, plan: dict) -> tuple[dict, dict[int, dict]]:
             entry["loss"] = _finite_list(np.asarray(loss[i])[points])
         data[i] = entry
     return meta, data
+
+
+PROBE_VALUES = 1_500_000  # the probe heatmap's budget: hidden activations kept, all kept models together
+
+
+def probes_data(p: dict, budget: int = PROBE_VALUES) -> dict:
+    """data/probes.js for the probe heatmap page, from a run's probes.npz arrays `p` (superpose.lab.probes or
+    fact_probes): every kept model's hidden activations on the probe set [frames, m, probes], packed like the
+    viewer's weights (int16, one scale per frame), frames thinned evenly (first and last kept) to the
+    budget; with each model's label, the probes' labels and the measured importance per probe where there
+    is one (feature models: the ablation of each one-hot feature)."""
+    from superpose.lab.probes import is_facts, model_labels, one_hot_count
+
+    hidden = np.asarray(p["probe_hidden"], np.float64)  # [M, S, m, P]
+    n_models, n_frames, m, n_probes = hidden.shape
+    keep = _thin(n_frames, max(2, min(n_frames, budget // max(n_models * m * n_probes, 1))))
+    n = one_hot_count(p)
+    facts = is_facts(p)
+    labels = model_labels(p)
+    models = []
+    for j in range(n_models):
+        packed, scale = _pack(hidden[j, keep])
+        entry = {"label": labels[j], "hidden": packed, "scale": scale}
+        if facts:
+            entry["accuracy"] = _finite_list(np.asarray(p["probe_accuracy"][j])[keep], 4)
+        elif "ablation" in p:
+            entry["ablation"] = _finite_list(np.asarray(p["ablation"][j]), 6)
+            entry["importance"] = _finite_list(np.asarray(p["importance"][j]), 6)
+        models.append(entry)
+    if facts:
+        probe_names = [
+            f"fact {i}: first {a}, last {b} -> attribute {y}"
+            for i, (a, b, y) in enumerate(zip(p["fact_first"][0], p["fact_last"][0], p["fact_attr"][0]))
+        ]
+    else:
+        probe_names = [f"feature {i} alone" for i in range(n)] + [f"sample {i}" for i in range(n_probes - n)]
+    return {
+        "kind": "facts" if facts else "features",
+        "steps": np.asarray(p["probe_steps"])[keep].tolist(),
+        "n_frames": n_frames,
+        "m": m,
+        "n_probes": n_probes,
+        "n_onehot": n,
+        "probe_names": probe_names,
+        "models": models,
+    }

@@ -348,6 +348,14 @@ def run_page(view: RunView) -> str:
             f"{viewer['kept_instances']} of {viewer['n_instances']} instances, {viewer['kept_snapshots']} of "
             f"{viewer['n_snapshots']} snapshots ({viewer['m']} hidden dimensions, {viewer['n']} features)</p>"
         )
+    heatmap = view.derived.get("probes")
+    if heatmap:
+        what = "fact keys" if heatmap["kind"] == "facts" else "probes (each feature alone, then data samples)"
+        parts.append(
+            f'<h2>Activations</h2><p><a class="button" href="probes.html">open the probe heatmap</a> '
+            f"{heatmap['m']} neurons x {heatmap['n_probes']} {what}, {heatmap['models']} kept model(s), "
+            f"{heatmap['frames']} of {heatmap['n_frames']} frames</p>"
+        )
     if view.figures:
         figs = "".join(
             f'<figure><a href="figures/{e(f)}"><img src="figures/{e(f)}" alt="{e(f)}" loading="lazy"></a><figcaption>{e(f)}</figcaption></figure>'
@@ -416,6 +424,31 @@ def viewer_page(view: RunView) -> str:
         body,
         3,
         scripts=("data/viewer-meta.js", "../../../assets/report.js", "../../../assets/viewer.js"),
+        crumbs=crumbs,
+    )
+
+
+def probes_page(view: RunView) -> str:
+    crumbs = (
+        f' › <a href="../../../experiments/{e(view.experiment)}.html">{e(view.experiment)}</a>'
+        f' › <a href="index.html">{e(view.id)}</a> › probes'
+    )
+    body = (
+        f"<h1>{e(view.experiment)} <small>{e(view.id)}</small> neurons x probes</h1>"
+        '<div id="probes" class="viewer"><div class="controls">'
+        '<label>model <select id="probe-model"></select></label>'
+        '<label>step <input type="range" id="probe-slider" min="0" max="0" value="0"></label>'
+        '<button type="button" id="probe-play">play</button>'
+        '<span id="probe-label" class="step-label">loading…</span></div>'
+        '<div class="panels"><canvas id="heatmap" width="900" height="420"></canvas></div>'
+        '<p class="muted" id="probe-hover">hover a cell: its neuron, probe and activation</p>'
+        '<p class="muted" id="probe-help"></p></div>'
+    )
+    return page(
+        f"{view.experiment} {view.id} probes",
+        body,
+        3,
+        scripts=("data/probes.js", "../../../assets/probes.js"),
         crumbs=crumbs,
     )
 
