@@ -33,7 +33,7 @@ from superpose.analysis.motifs import MONO_SHARE, classify_neurons, find_motifs,
 from superpose.analysis.stats import spearman
 from superpose.config import geometric_importance, per_feature
 from superpose.data import Independent
-from superpose.lab import Experiment, check, main
+from superpose.lab import Experiment, Probes, check, main
 from superpose.lab.fields import count, fraction, nonnegative, positive, probability, seed, steps
 from superpose.models import AbsMLP
 from superpose.plots import computation as plots
@@ -290,7 +290,9 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     ]
 
 
-EXPERIMENT = Experiment("abs_value", Config, train, analyze, plot, QUICK, description=__doc__)
+KEPT = dict(params=tuple((k, f"best_{k}") for k in ("W1", "W2", "b")), density="density", index=None)
+PROBES = Probes(AbsMLP(), **KEPT, sampler=Independent("signed_uniform"), features=motifs.feature_sets)
+EXPERIMENT = Experiment("abs_value", Config, train, analyze, plot, QUICK, description=__doc__, probes=PROBES)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from superpose import metrics
-from superpose.lab import Experiment, main
+from superpose.lab import Experiment, Probes, main
 from superpose.lab.fields import between, count, fraction, positive, probability, seed, steps
 from superpose.models import ReluOutput
 from superpose.plots import basic as basic_plots
@@ -176,7 +176,13 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     return [basic_plots.save(fig, f"{out_dir}/across_sparsity.png")]
 
 
-EXPERIMENT = Experiment("across_sparsity", Config, train, analyze, plot, QUICK, description=__doc__)
+# Measured importance of each kept model (one per density, final weights): probes.npz and the ranking check.
+PROBES = Probes(
+    ReluOutput(), params=(("W", "W"), ("b", "b")), density="density", index=None, n_samples=16_384
+)
+EXPERIMENT = Experiment(
+    "across_sparsity", Config, train, analyze, plot, QUICK, description=__doc__, probes=PROBES
+)
 
 if __name__ == "__main__":
     sys.exit(main(EXPERIMENT))

@@ -29,8 +29,18 @@ def test_quick_run_passes_its_checks(tmp_path: Path):
     summary = json.loads((run_dir / "summary.json").read_text())
     failed = [c for c in summary["checks"] if not c["passed"]]
     assert code == 0 and not failed, failed
-    assert len(summary["checks"]) == 7  # so that "every check passed" is not vacuous
+    assert len(summary["checks"]) == 8  # so that "every check passed" is not vacuous
     assert [row["density"] for row in summary["per_density"]] == [1.0, 0.025, 0.0025]
+    # the eighth: measured importance of each density's kept model (probes.npz); a shuffled I_i fails it
+    from superpose.lab import probes, store
+
+    p = probes.load(store.Run(run_dir))
+    m, n = E.QUICK.get("n_hidden", E.Config().n_hidden), E.QUICK.get("n_features", E.Config().n_features)
+    assert p["probe_hidden"].shape == (3, 1, m, n + 32)  # neurons on each feature alone and 32 samples
+    rng = np.random.default_rng(0)
+    wrong = {**p, "importance": np.stack([rng.permutation(row) for row in p["importance"]])}
+    assert E.PROBES.summarize(p)["checks"][0]["passed"]
+    assert not E.PROBES.summarize(wrong)["checks"][0]["passed"]
     assert (run_dir / "abs_value.png").exists() and (run_dir / "abs_value_motif.png").exists()
 
 
@@ -137,3 +147,16 @@ def test_the_intermediate_check_fails_when_importance_order_is_reversed():
     passed = {c["name"].split(":")[0]: c["passed"] for c in checks}
     assert not passed["intermediate densities"], passed
     assert passed["the polysemantic fraction rises as density falls"]
+
+
+def test_feature_sets_tell_represented_from_dropped():
+    from superpose.analysis.motifs import feature_sets
+
+    W1, W2 = ideal_abs(3)
+    W1[:, 2] = 0.0  # feature 2 loses its neurons' input: no path carries it
+    W1[2], W1[5] = 0.0, 0.0
+    represented, dropped = feature_sets({"W1": W1, "W2": W2})
+    assert represented.tolist() == [True, True, False] and dropped.tolist() == [False, False, True]
+    # the motif: feature 1 is no neuron's main feature but the asymmetric neuron carries it: neither set
+    represented, dropped = feature_sets(dict(zip(("W1", "W2"), motif_model())))
+    assert represented.tolist() == [True, False, True] and not dropped.any()

@@ -60,7 +60,20 @@ def test_basic_quick_checks_pass(tmp_path):
 
 def test_across_sparsity_quick_checks_pass(tmp_path):
     summary = run_quick(across, tmp_path)
-    assert len(summary["checks"]) == 4  # so that "every check passed" is not vacuous
+    assert len(summary["checks"]) == 5  # so that "every check passed" is not vacuous
+    # the fifth: each density's kept model's measured importance ranks as I_i (probes.npz, every density)
+    assert summary["checks"][-1]["name"].startswith("measured feature importance")
+    assert [r["density"] for r in summary["feature_importance"]] == [
+        round(float(d), 4)
+        for d in across.densities(across.Config(**{**dataclasses.asdict(across.Config()), **across.QUICK}))
+    ]
+    from superpose.lab import probes, store
+
+    (run_dir,) = tmp_path.glob("across_sparsity/*")
+    p = probes.load(store.Run(run_dir))
+    wrong = {**p, "importance": p["importance"][:, ::-1].copy()}  # told the reverse order: fails
+    assert across.PROBES.summarize(p)["checks"][0]["passed"]
+    assert not across.PROBES.summarize(wrong)["checks"][0]["passed"]
     assert summary["onset_density"] is not None and summary["onset_density"] < 1.0
     assert list(tmp_path.glob("across_sparsity/*/across_sparsity.png"))
     # Wrong models fed to the same analysis: the key checks fail.

@@ -70,3 +70,19 @@ def test_show_prints_the_measured_importances_and_the_probes(run, capsys):
     assert cli.main(["show", str(run.path)]) == 0
     out = capsys.readouterr().out
     assert "measured feature importance" in out and "probes: probes.npz" in out
+
+
+def test_a_partly_represented_feature_is_neither_ranked_nor_dropped():
+    from superpose.analysis.importance import check_ranking
+
+    measured = np.array([1.0, 0.5, 0.2, 0.15, 0.0])  # feature 3: norm between 0.1 and 0.5, costs 15%
+    importance = np.array([1.0, 0.8, 0.6, 0.5, 0.4])
+    represented = np.array([True, True, True, False, False])
+    assert not check_ranking(measured, importance, represented)["passed"]  # counted as dropped: 0.15 > 0.05
+    dropped = np.array([False, False, False, False, True])
+    assert check_ranking(measured, importance, represented, dropped=dropped)["passed"]
+    loud = measured.copy()
+    loud[4] = 0.2  # a truly dropped feature that costs 20% fails
+    assert not check_ranking(loud, importance, represented, dropped=dropped)["passed"]
+    with pytest.raises(ValueError, match="both represented and dropped"):
+        check_ranking(measured, importance, represented, dropped=represented)

@@ -87,6 +87,17 @@ def best_feature_share(W1: np.ndarray, W2: np.ndarray) -> dict[int, float]:
     return dict(sorted(out.items()))
 
 
+def feature_sets(params: dict, path_min: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """(represented [n], dropped [n]) bool of one untied model (params W1 [m, n], W2 [n, m]): represented, the
+    main feature of some alive neuron; dropped, not represented and no path feature -> neuron -> its own
+    output stronger than path_min (max_k |W1[k, i] W2[i, k]|). For measured importance's ranking check."""
+    W1, W2 = np.asarray(params["W1"]), np.asarray(params["W2"])
+    represented = np.zeros(W1.shape[1], bool)
+    represented[list(best_feature_share(W1, W2))] = True
+    path = np.abs(W1.T * W2).max(axis=1)
+    return represented, (path < path_min) & ~represented
+
+
 def leading_monosemantic(W1: np.ndarray, W2: np.ndarray) -> int:
     """How many of the most important features (0, 1, ... in order) each keep a monosemantic neuron."""
     best = best_feature_share(W1, W2)

@@ -47,10 +47,13 @@ class AbsMLP:
 
         return Independent(magnitude="signed_uniform")
 
+    def hidden(self, params, x):
+        """x [n_features, batch] -> the neurons' activations ReLU(W1 x) [n_hidden, batch]."""
+        return jax.nn.relu(params["W1"] @ x)
+
     def apply(self, params, x):
         """x [n_features, batch] -> y' [n_features, batch]."""
-        h = jax.nn.relu(params["W1"] @ x)
-        return jax.nn.relu(params["W2"] @ h + params["b"][:, None])
+        return jax.nn.relu(params["W2"] @ self.hidden(params, x) + params["b"][:, None])
 
     def target(self, x):
         return jnp.abs(x)
