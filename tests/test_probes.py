@@ -86,3 +86,14 @@ def test_a_partly_represented_feature_is_neither_ranked_nor_dropped():
     assert not check_ranking(loud, importance, represented, dropped=dropped)["passed"]
     with pytest.raises(ValueError, match="both represented and dropped"):
         check_ranking(measured, importance, represented, dropped=represented)
+
+
+def test_no_probes_skips_them_and_is_kept_by_resume_and_rerun(tmp_path):
+    root = tmp_path / "runs"
+    tiny = ["--quick", "--quiet", "--set", "n_steps=300", "--set", "n_densities=2", "--set", "n_seeds=1"]
+    assert cli.main(["run", "intro", *tiny, "--no-probes", "--runs-dir", str(root)]) in (0, 1)
+    (run,) = store.list_runs(root, "intro")
+    assert not run.file("probes.npz").exists() and run.config()["probes"] is False
+    assert "feature_importance" not in run.summary()
+    assert not [c for c in run.summary()["checks"] if c["name"].startswith("measured feature importance")]
+    assert cli.rerun_command(run.config()).endswith("--no-probes")

@@ -12,6 +12,7 @@ interrupted (the last checkpoint is kept).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shlex
@@ -292,6 +293,8 @@ def resume_run(run: store.Run, quiet: bool = False) -> int:
         return 0
     run = distributed.working_copy(run)  # across processes: a scratch copy except on process 0
     exp, cfg = registry.experiment_of_run(run)
+    if config.get("probes") is False:  # made with --no-probes
+        exp = dataclasses.replace(exp, probes=None)
     devices = runner.resolve_devices(config.get("devices"))
     if distributed.is_leader():
         print(f"resuming {run.path}", flush=True)
@@ -361,6 +364,8 @@ def rerun_command(config: dict) -> str:
         words += ["--set", str(item)]
     if config.get("devices"):
         words += ["--devices", str(config["devices"])]
+    if config.get("probes") is False:
+        words.append("--no-probes")
     return shlex.join(words)
 
 

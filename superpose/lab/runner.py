@@ -10,6 +10,7 @@ failed, 2 bad input (config, run directory, divergence), 130 interrupted (the la
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import signal
@@ -149,6 +150,8 @@ def run_experiment(exp: Experiment, args, full_figures_dir=FIGURES_DIR) -> int:
     full_figures_dir: where a full run copies its figures unless args.figures_dir says (None: nowhere).
     """
     cfg = exp.make_config(args.quick, args.overrides)
+    if getattr(args, "no_probes", False):
+        exp = dataclasses.replace(exp, probes=None)
     count = getattr(args, "devices", None)
     devices = resolve_devices(count)
     run = distributed.create_run(
@@ -165,6 +168,7 @@ def run_experiment(exp: Experiment, args, full_figures_dir=FIGURES_DIR) -> int:
         overrides=list(args.overrides),
         devices=count,
         figures_dir=str(Path(figures_dir).resolve()) if figures_dir is not None else None,
+        probes=exp.probes is not None,  # False: --no-probes (a resume keeps it)
     )
     if distributed.is_leader():
         print(f"run {run.path}", flush=True)
@@ -203,6 +207,11 @@ def add_run_arguments(parser) -> None:
         "--runs-dir", type=Path, default=store.DEFAULT_ROOT, help="run store root (default: runs)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--no-probes",
+        action="store_true",
+        help="skip the probe activations and measured importances (probes.npz) of experiments that keep them",
+    )
     parser.add_argument(
         "--devices",
         type=int,
