@@ -40,6 +40,7 @@ ORDER = (
     "universal_and",
     "compressed",
     "sae_toy",
+    "sae_structured",
 )
 # Experiments that reproduce nothing by themselves: the generic sweep behind `superpose sweep`.
 NOT_REPRODUCED = ("sweep",)

@@ -85,7 +85,9 @@ class SparseAutoencoder:
     JumpReLU's straight-through kernel width and initial threshold (scaled to codes of order 0.1-1, as toy
     magnitudes U[0, 1] give: the published 0.001 suits their normalised LLM activations and, under Adam, which
     moves log theta by about lr per step, leaves the threshold near zero for thousands of steps); tied_init: the encoder starts as the
-    decoder's transpose (else an independent random unit matrix, scaled the same).
+    decoder's transpose (else an independent random unit matrix, scaled the same); tied: the encoder IS the
+    decoder's transpose, W_enc = D^T, at every step (its own W_enc is carried, unread; reported to remove
+    feature absorption, Chanin et al. 2024).
     """
 
     d_input: int
@@ -95,6 +97,7 @@ class SparseAutoencoder:
     bandwidth: float = 0.05
     theta0: float = 0.1
     tied_init: bool = True
+    tied: bool = False
     extras = ("l1", "size")
 
     def __post_init__(self) -> None:
@@ -137,8 +140,9 @@ class SparseAutoencoder:
         return V / jnp.sqrt(jnp.sum(V**2, axis=0, keepdims=True) + 1e-12)
 
     def pre_activations(self, params, a) -> jax.Array:
-        """a [d_input, batch] -> z [k, batch] = W_enc (a - b_dec) + b_enc."""
-        return params["W_enc"] @ (a - params["b_dec"][:, None]) + params["b_enc"][:, None]
+        """a [d_input, batch] -> z [k, batch] = W_enc (a - b_dec) + b_enc (W_enc = D^T when tied)."""
+        W_enc = self.dictionary(params).T if self.tied else params["W_enc"]
+        return W_enc @ (a - params["b_dec"][:, None]) + params["b_enc"][:, None]
 
     def codes(self, params, a, size=None) -> jax.Array:
         """a [d_input, batch] -> c [k, batch] >= 0, latents >= size masked to zero."""
@@ -284,6 +288,8 @@ def _evaluate(model, F, probs, params, size, key, n_batches: int, batch: int, rn
         else:
             x = structured.features(jax.random.fold_in(key, i), Hyper(probs, probs, 0.0, 0.0, extra), batch)
         a = F @ x
+        if structured is not None and "bias" in extra:  # a Hierarchical source's fixed offset
+            a = a + extra["bias"][:, None]
         c = model.codes(params, a, size)
         on, active = (c > 0).astype(jnp.float32), (x > 0).astype(jnp.float32)
         return (
@@ -320,7 +326,8 @@ def evaluate(
     Returns numpy counts for superpose.analysis.sae: fired [k] (samples where latent j is active), present [n]
     (feature i active), joint [k, n] (both), n_samples, l0 (mean active latents per sample) and fvu (squared
     error over the squared distance of every sample from the mean of all of them). structured: a Structured
-    sampler whose features() draw x instead, with its per-instance values `extra` (structured_source's)."""
+    sampler whose features() draw x instead, with its per-instance values `extra` (structured_source's or
+    synthbench_source's; a "bias" there is added to every activation)."""
     import numpy as np
 
     n_batches = max(1, -(-n_samples // batch))
@@ -549,3 +556,179 @@ def structured_source(
              "threshold": threshold.astype(np.float32), "parent": parent.astype(np.int32),
              "lo": lo.astype(np.float32), "hi": hi.astype(np.float32), "mag_std": np.float32(mag_std)}  # fmt: skip
     return {"F": F.astype(np.float32), "probs": probs.astype(np.float32), "extra": extra}
+
+
+# --- SynthSAEBench's generator (Chanin & Garriga-Alonso 2026), issue 22 §4 ---------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Hierarchical:
+    """SynthSAEBench-style activations a = F x + b (build the per-instance values with `synthbench_source`).
+
+    The trees sit first in feature order, breadth-first: `roots` roots, then their children (`branching` per
+    parent, consecutive), and so on `depth` levels down; the features past the trees are independent. What
+    differs from Structured (the simpler source above) and follows SynthSAEBench instead: every feature, child
+    or not, first fires through the Gaussian copula at its own threshold (z = L g + s e as in Structured, fire
+    iff z_i < threshold_i); a child then survives only if its parent survives, and among siblings that fire
+    together one, drawn uniformly, survives (mutual exclusion). Magnitudes: relu(mean_i + std_i N(0, 1)) with
+    per-feature mean and std; with `scale_by_parent` a child's magnitude is multiplied by its parent's
+    magnitude over the parent's mean (top-down). b is a fixed bias vector. Per instance in hyper.extra:
+    directions [d, n], factors L [n, r], threshold [n], mean_mag [n], std_mag [n], bias [d].
+    """
+
+    roots: int = 16
+    branching: int = 4
+    depth: int = 3
+    scale_by_parent: bool = True
+    extras = ("directions", "factors", "threshold", "mean_mag", "std_mag", "bias")
+
+    def levels(self) -> list[tuple[int, int]]:
+        """[(start, size)] of each level of the trees in feature order, roots first."""
+        out, start = [], 0
+        for lv in range(self.depth + 1):
+            size = self.roots * self.branching**lv
+            out.append((start, size))
+            start += size
+        return out
+
+    def features(self, key, hyper, batch: int, rng: str = "hash"):
+        """x [n, batch] (the true feature activations; a = directions @ x + bias). rng: the random source of
+        the [n, batch] draws (superpose.data: "hash", fast on a CPU, or "threefry").
+
+        Cheap on a CPU, the same law: with the shared factors g drawn, feature i fires iff u_i < Phi((t_i -
+        L_i g) / s_i) (u uniform), which is z_i < t_i exactly; the magnitude noise is an Irwin-Hall normal
+        (the four bytes of one hashed word, standardised: bounded at +-3.5 sd), a tenth of Box-Muller's cost."""
+        from jax.scipy.special import ndtr
+
+        from superpose.data import bit_pairs, uniform, unit_interval
+
+        e = hyper.extra
+        L = e["factors"]
+        n, r = L.shape
+        k_g, k_n, k_w = jax.random.split(key, 3)
+        gate, word = bit_pairs(k_n, (n, batch), rng)
+        scale = jnp.sqrt(jnp.clip(1.0 - jnp.sum(L**2, axis=1), 1e-6))
+        shared = L @ jax.random.normal(k_g, (r, batch))
+        raw = unit_interval(gate) < ndtr((e["threshold"][:, None] - shared) / scale[:, None])
+        total = sum(((word >> s) & jnp.uint32(255)).astype(jnp.int32) for s in (0, 8, 16, 24))
+        noise = (total.astype(jnp.float32) - 510.0) * jnp.float32(1.0 / 147.80)  # sd of 4 bytes: 147.80
+        magnitude = jax.nn.relu(e["mean_mag"][:, None] + e["std_mag"][:, None] * noise)
+        levels = self.levels()
+        end = levels[-1][0] + levels[-1][1]
+        score = uniform(k_w, (end, batch), rng)
+        (s0, m0) = levels[0]
+        fire, x = [raw[s0 : s0 + m0]], [magnitude[s0 : s0 + m0]]
+        b = self.branching
+        for start, size in levels[1:]:
+            on = raw[start : start + size].reshape(size // b, b, batch)
+            # Mutual exclusion: of the siblings that fire, the one with the best score survives (siblings share
+            # their parent, so it is also the winner among those the parent lets through).
+            mine = jnp.where(on, score[start : start + size].reshape(size // b, b, batch), -1.0)
+            won = on & (mine >= jnp.max(mine, axis=1, keepdims=True))
+            fire.append((won & fire[-1][:, None, :]).reshape(size, batch))
+            m = magnitude[start : start + size]
+            if self.scale_by_parent:
+                up = x[-1] / e["mean_mag"][start - size // b : start][:, None]
+                m = (m.reshape(size // b, b, batch) * up[:, None, :]).reshape(size, batch)
+            x.append(m)
+        x = jnp.concatenate([*x, magnitude[end:]], axis=0)
+        fire = jnp.concatenate([*fire, raw[end:]], axis=0)
+        return x * fire
+
+    def draw(self, key, hyper, cfg):
+        x = self.features(key, hyper, cfg.batch_size, cfg.rng)
+        return hyper.extra["directions"] @ x + hyper.extra["bias"][:, None]
+
+
+def zipf_probs(n: int, exponent: float = 0.5, p_max: float = 0.4, p_min: float = 5e-4):
+    """[n] SynthSAEBench's Zipf densities: r^-exponent (r = 1..n) rescaled linearly onto [p_min, p_max]
+    (descending; not clipped as structured_source does)."""
+    import numpy as np
+
+    w = np.arange(1, n + 1, dtype=np.float64) ** -exponent
+    if n == 1:
+        return np.array([p_max])
+    return p_min + (p_max - p_min) * (w - w.min()) / (w.max() - w.min())
+
+
+def synthbench_source(
+    n: int,
+    d: int,
+    *,
+    roots: int,
+    branching: int = 4,
+    depth: int = 3,
+    exponent: float = 0.5,
+    p_max: float = 0.4,
+    p_min: float = 5e-4,
+    rank: int = 25,
+    correlation: float = 0.1,
+    mean_mag: tuple[float, float] = (5.0, 4.0),
+    std_mag: tuple[float, float] = (0.5, 0.5),
+    bias: float = 0.5,
+    compensate: bool = True,
+    seed: int = 0,
+) -> dict:
+    """The host-side description of a Hierarchical source, as SynthSAEBench builds its 16k model (16,384
+    features in 768 dimensions: roots=128, branching 4, depth 3, rank 25, correlation 0.1, magnitudes' means
+    linear from 5 (the most frequent feature) to 4, their stds |N(0.5, 0.5)| per feature, bias norm 0.5):
+
+    - densities p = zipf_probs(n, exponent, p_max, p_min), in feature order;
+    - `roots` trees built breadth-first over the first features (roots 0..roots-1, then their children, ...),
+      each parent with `branching` mutually exclusive children, `depth` levels below the roots; the features
+      past the trees are independent;
+    - compensate: a child's copula density is p_c / p_parent * (1 + sum of its siblings' p / p_parent)
+      (capped at 1), so that after its parent's gate and the exclusion it fires about p_c of the time;
+    - low-rank correlation: loadings L [n, rank] with entries N(0, correlation^2) (rows capped at norm 0.99);
+    - random unit directions F [d, n] (SynthSAEBench then runs 100 steps of an orthogonality loss at lr 3e-4,
+      which we skip: it moves the directions little), and a random bias b of norm `bias`.
+    Returns {"F": [d, n], "probs": [n] target densities, "parent": [n], "level": [n] (0 for roots, -1
+    outside the trees), "extra": Hierarchical's per-instance values}."""
+    import numpy as np
+    from scipy.special import ndtri
+
+    from superpose.config import ConfigError
+
+    tree = sum(roots * branching**lv for lv in range(depth + 1))
+    if tree > n:
+        raise ConfigError(
+            f"{roots} trees of branching {branching} and depth {depth} need {tree} features, got {n}"
+        )
+    rng = np.random.default_rng([seed, 2026])
+    p = zipf_probs(n, exponent, p_max, p_min)
+    parent = np.full(n, -1, np.int64)
+    level = np.full(n, -1, np.int64)
+    level[:roots] = 0
+    frontier, nxt = list(range(roots)), roots
+    for lv in range(1, depth + 1):
+        new = []
+        for node in frontier:
+            for _ in range(branching):
+                parent[nxt], level[nxt] = node, lv
+                new.append(nxt)
+                nxt += 1
+        frontier = new
+    q = p.copy()
+    if compensate:
+        for node in range(n):
+            if parent[node] >= 0:
+                P = parent[node]
+                others = p[parent == P].sum() - p[node]
+                q[node] = p[node] / p[P] * (1.0 + others / p[P])
+        q = np.minimum(q, 1.0)
+    L = rng.normal(0.0, correlation, size=(n, rank))
+    norms = np.linalg.norm(L, axis=1, keepdims=True)
+    L = L * np.minimum(1.0, 0.99 / np.maximum(norms, 1e-12))
+    F = rng.normal(size=(d, n))
+    F /= np.linalg.norm(F, axis=0, keepdims=True)
+    b = rng.normal(size=d)
+    b *= bias / np.linalg.norm(b)
+    means = np.linspace(mean_mag[0], mean_mag[1], n)
+    stds = np.abs(rng.normal(std_mag[0], std_mag[1], size=n))
+    threshold = np.minimum(ndtri(np.clip(q, 1e-12, 1.0)), 1e30)
+    extra = {"directions": F.astype(np.float32), "factors": L.astype(np.float32),
+             "threshold": threshold.astype(np.float32), "parent": parent.astype(np.int32),
+             "mean_mag": means.astype(np.float32), "std_mag": stds.astype(np.float32),
+             "bias": b.astype(np.float32)}  # fmt: skip
+    return {"F": extra["directions"], "probs": p.astype(np.float32), "parent": parent, "level": level,
+            "extra": extra}  # fmt: skip
