@@ -4,6 +4,7 @@ failing the ranking checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jax
@@ -68,22 +69,60 @@ def test_quick_runs_every_architecture_at_the_target_l0(quick_run):
     assert code == (1 if failed else 0)
 
 
+def ranking(cfg, arrays) -> dict[str, bool]:
+    """The two ranking checks' verdicts on arrays (their sae_param_* re-measured), the checks switched on."""
+    cfg = dataclasses.replace(cfg, ranking_checks=True)
+    arrays = dict(arrays)
+    arrays.update(sae_structured.measure(cfg, arrays))
+    checks = sae_structured.analyze(cfg, arrays)["checks"]
+    best = next(c for c in checks if c["name"].startswith("Matryoshka has the best F1"))
+    worst = next(c for c in checks if c["name"].startswith("ReLU + L1 has the worst"))
+    return {"best": best["passed"], "worst": worst["passed"]}
+
+
+def oracle(cfg, arrays, rng) -> dict:
+    """The quick run's SAEs, but Matryoshka's atoms (and encoder rows) are the true directions of the densest
+    features and every ReLU + L1 SAE's atoms random: an SAE set the ranking checks must accept."""
+    arrays = dict(arrays)
+    names = [str(n) for n in arrays["sae_name"]]
+    F = sae_structured.source(cfg)["F"]  # [d, n], densest first
+    V, W = arrays["sae_param_V"].copy(), arrays["sae_param_W_enc"].copy()
+    for i, name in enumerate(names):
+        if name == "matryoshka":
+            V[i] = F[:, : V.shape[2]]
+        elif name == "relu":
+            R = rng.normal(size=V[i].shape)
+            V[i] = R / np.linalg.norm(R, axis=0, keepdims=True)
+        else:
+            continue
+        W[i] = V[i].T
+        arrays["sae_param_b_enc"][i] = 0.0
+    arrays["sae_param_V"], arrays["sae_param_W_enc"] = V, W
+    return arrays
+
+
+def test_quick_mode_drops_the_ranking_checks(quick_run):
+    _, run = quick_run
+    names = [c["name"] for c in json.loads((run / "summary.json").read_text())["checks"]]
+    assert len(names) == 1 and names[0].startswith("every SAE is read at the target L0")
+
+
 @pytest.mark.parametrize("how", ["shuffled", "untrained"])
 def test_a_wrong_sae_fails_the_ranking_checks(quick_run, how):
+    """The contrast: the oracle passes both ranking checks; wrong SAEs (the oracle's atoms with their
+    dimensions shuffled, or every SAE untrained) fail at least one."""
     _, run = quick_run
-    arrays = dict(np.load(run / "results.npz"))
     cfg = sae_structured.Config(**sae_structured.QUICK)
     rng = np.random.default_rng(0)
+    good = oracle(cfg, dict(np.load(run / "results.npz")), rng)
+    assert ranking(cfg, good) == {"best": True, "worst": True}
+    arrays = dict(good)
     V = arrays["sae_param_V"]
     if how == "shuffled":  # decoder rows (dimensions) permuted: same norms and sparsity, wrong directions
         arrays["sae_param_V"] = V[:, rng.permutation(V.shape[1]), :]
-    else:  # random atoms, the encoder their transpose: an untrained SAE
+        arrays["sae_param_W_enc"] = np.swapaxes(arrays["sae_param_V"], 1, 2)
+    else:  # random atoms, the encoder their transpose: untrained SAEs
         R = rng.normal(size=V.shape)
         arrays["sae_param_V"] = R / np.linalg.norm(R, axis=1, keepdims=True)
         arrays["sae_param_W_enc"] = np.swapaxes(arrays["sae_param_V"], 1, 2)
-    arrays.update(sae_structured.measure(cfg, arrays))
-    summary = sae_structured.analyze(cfg, arrays)
-    by_name = {c["name"]: c for c in summary["checks"]}
-    best = next(c for n, c in by_name.items() if n.startswith("Matryoshka has the best F1"))
-    worst = next(c for n, c in by_name.items() if n.startswith("ReLU + L1 has the worst"))
-    assert not (best["passed"] and worst["passed"]), (best, worst)
+    assert not all(ranking(cfg, arrays).values())
