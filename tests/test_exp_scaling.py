@@ -31,8 +31,10 @@ def test_quick_checks_pass(quick):
     code, summary, _, run = quick
     failed = [c for c in summary["checks"] if not c["passed"]]
     assert code == 0 and not failed, failed
-    assert len(summary["checks"]) == 3  # all but the strong exponent, which quick mode reports unchecked
-    assert {float(a) for a in summary["strong_exponents"]} == {0.5, 1.0}
+    assert (
+        len(summary["checks"]) == 3
+    )  # all but the two strong exponent checks: quick mode reports them unchecked
+    assert {float(a) for a in summary["strong_exponents"]} == {0.0, 1.0}
     assert (run / "scaling_loss.png").exists() and (run / "scaling_phase.png").exists()
 
 
@@ -41,15 +43,19 @@ def _check(summary, start):
     return c["passed"]
 
 
+ONE_OVER_M = "strong superposition (wd -1): loss ~ m^-1"
+STEEP = "strong superposition (wd -1): loss steeper than 1/m"
+
+
 def test_another_regimes_weights_fail_the_key_checks(quick):
     """Relabel the weak models as strong and back (each regime's losses and weights under the other's decay):
-    the strong exponent, the overlap law and the regime separation must all fail."""
+    the 1/m exponent, the overlap law and the regime separation must all fail."""
     _, _, arrays, _ = quick
     cfg = scaling.EXPERIMENT.make_config(True, ["check_strong_exponent=True"])
     wrong = dict(arrays)
     wrong["weight_decay"] = -np.asarray(arrays["weight_decay"])
     summary = scaling.analyze(cfg, wrong)
-    assert not _check(summary, "strong superposition (wd -1): loss")
+    assert not _check(summary, ONE_OVER_M)
     assert not _check(summary, "strong superposition (wd -1): mean squared")
     assert not _check(summary, "the represented fraction")
 
@@ -68,8 +74,24 @@ def test_shuffled_losses_fail_the_exponent_checks(quick):
             loss[at_sorted] = loss[at_sorted[::-1]]
     wrong["final_loss"] = loss
     summary = scaling.analyze(cfg, wrong)
-    assert not _check(summary, "strong superposition (wd -1): loss")
+    assert not _check(summary, ONE_OVER_M)
+    assert not _check(summary, STEEP)
     assert not _check(summary, "weak superposition")
+
+
+def test_one_over_m_for_every_alpha_fails_the_steep_check(quick):
+    """The misreading the issue began with: strong losses exactly c/m whatever alpha. The 1/m check passes
+    and the check that alpha = 1 is steeper than 1/m (their Fig. 6e: ~m^-2) fails."""
+    _, _, arrays, _ = quick
+    cfg = scaling.EXPERIMENT.make_config(True, ["check_strong_exponent=True"])
+    wrong = dict(arrays)
+    loss = np.asarray(arrays["final_loss"], np.float64).copy()
+    strong = np.asarray(arrays["weight_decay"]) < 0
+    loss[strong] = 1e-2 / np.asarray(arrays["n_hidden"])[strong]
+    wrong["final_loss"] = loss
+    summary = scaling.analyze(cfg, wrong)
+    assert _check(summary, ONE_OVER_M)
+    assert not _check(summary, STEEP)
 
 
 # --- measurements on hand-built weights -----------------------------------------------------------------
@@ -111,6 +133,10 @@ def test_bad_config_is_one_line():
         scaling.EXPERIMENT.make_config(False, ["widths=(8,16)"])
     with pytest.raises(ConfigError, match="below n_features"):
         scaling.EXPERIMENT.make_config(False, ["n_features=20", "widths=(8,16,32)"])
+    with pytest.raises(ConfigError, match="separation_decay"):
+        scaling.EXPERIMENT.make_config(False, ["separation_decay=0.5"])
+    with pytest.raises(ConfigError, match="among alphas"):
+        scaling.EXPERIMENT.make_config(False, ["steep_alpha=0.75"])
 
 
 def test_published_setting_is_one_line_of_overrides():
