@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -46,8 +45,15 @@ from superpose import Study
 from superpose.analysis import sae as score
 from superpose.lab import Experiment, check, main
 from superpose.lab.fields import count, positive, probability, seed, steps
-from superpose.models.sae import Hierarchical, SparseAutoencoder, UnitDecoder, evaluate, synthbench_source
+from superpose.models.sae import (
+    Hierarchical,
+    SparseAutoencoder,
+    UnitDecoder,
+    score_hierarchical,
+    synthbench_source,
+)
 from superpose.optim import AdamW
+from superpose.plots import sae as sae_plots
 from superpose.plots import save
 
 ARCHS = ("relu", "topk", "batchtopk", "jumprelu", "matryoshka")
@@ -185,72 +191,15 @@ def train(cfg: Config, ctx) -> dict:
 # --- measurement (also the test's way to score a wrong model) ------------------------------------------------
 
 
-def pairs(src: dict, levels=(0, 1)) -> np.ndarray:
-    """[m, 2] (parent, child) pairs whose parent sits at one of `levels` (the densest: roots and their children)."""
-    child = np.flatnonzero(src["parent"] >= 0)
-    keep = np.isin(src["level"][src["parent"][child]], levels)
-    return np.stack([src["parent"][child[keep]], child[keep]], axis=1)
-
-
-def finite_mean(values) -> float:
-    """The mean of the finite values (NaN when there are none)."""
-    v = np.asarray(values, np.float64)
-    v = v[np.isfinite(v)]
-    return float(v.mean()) if v.size else float("nan")
-
-
-def measure_one(cfg: Config, src: dict, sae: SparseAutoencoder, p: dict) -> dict:
-    """Every score of one SAE (params p) on cfg.eval_samples fresh activations of the source."""
-    stats = evaluate(sae, src["F"], src["probs"], {k: jnp.asarray(v) for k, v in p.items()},
-                     n_samples=cfg.eval_samples, seed=cfg.seed + 1, structured=sampler(cfg),
-                     extra=src["extra"])  # fmt: skip
-    D = np.asarray(sae.dictionary({k: jnp.asarray(v) for k, v in p.items()}))
-    F = src["F"]
-    ours = score.score(D, F, stats)
-    C = np.abs(score.cosines(D, F))  # [k, n]
-    best = C.argmax(axis=1)
-    published_f1 = score.firing_scores(stats["fired"], stats["present"], stats["joint"], stats["n_samples"],
-                                       np.arange(D.shape[1]), best)["f1"]  # fmt: skip
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(C, maximize=True)
-    latent_of = np.full(F.shape[1], -1)
-    latent_of[cols] = rows
-    absorbed, alone = [], []
-    joint, present = stats["joint"], stats["present"]
-    parent_of = src["parent"]
-    for P, c in pairs(src):
-        j = latent_of[P]
-        if j < 0 or C[j, P] < 0.5:
-            continue
-        absorbed.append(score.absorption(joint, present, int(P), int(c), latent=int(j)))
-        kids = np.flatnonzero(parent_of == P)
-        n_alone = present[P] - present[kids].sum()
-        fired_alone = joint[j, P] - joint[j, kids].sum()
-        alone.append(1.0 - fired_alone / n_alone if n_alone > 0 else np.nan)
-    n_pairs = len(pairs(src))
-    return {
-        "f1": float(published_f1.mean()),
-        "mcc": float(C[rows, cols].mean()),
-        "f1_matched": ours["f1"],
-        "matthews": ours["mcc"],
-        "mmcs": ours["mmcs"],
-        "l0": ours["l0"],
-        "dead": ours["dead"],
-        "explained_variance": ours["explained_variance"],
-        "absorption": finite_mean(absorbed),
-        "alone_miss": finite_mean(alone),
-        "parents_found": len(absorbed) / max(n_pairs, 1),
-    }
-
-
 def measure(cfg: Config, arrays: dict) -> dict:
     """{f"sae_{score}": [saes]} for every SAE stored in arrays (their sae_param_* and names)."""
     src = source(cfg)
     out: dict[str, list] = {}
     for i, (arch, tied) in enumerate(zip(arrays["sae_arch"], arrays["sae_tied"])):
         p = {k: arrays[f"sae_param_{k}"][i] for k in PARAMS}
-        for k, v in measure_one(cfg, src, model(cfg, str(arch), bool(tied)), p).items():
+        scores = score_hierarchical(model(cfg, str(arch), bool(tied)), src, p, sampler(cfg), cfg.eval_samples,
+                                    seed=cfg.seed + 1)  # fmt: skip
+        for k, v in scores.items():
             out.setdefault(f"sae_{k}", []).append(v)
     return {k: np.asarray(v, np.float64) for k, v in out.items()}
 
@@ -262,33 +211,8 @@ KEYS = ("f1", "mcc", "f1_matched", "matthews", "mmcs", "l0", "dead", "explained_
 
 
 def at_target(cfg: Config, arrays: dict) -> dict[str, dict]:
-    """{name: {score: value at the target L0}}: the TopK family's own SAE; ReLU + L1 and JumpReLU read off
-    their coefficients by linear interpolation in log L0 (the nearest if the target is not bracketed, with
-    "bracketed": False)."""
-    names = [str(n) for n in arrays["sae_name"]]
-    out = {}
-    for name in dict.fromkeys(names):
-        idx = [i for i, n in enumerate(names) if n == name]
-        l0 = arrays["sae_l0"][idx]
-        if len(idx) == 1:
-            out[name] = {k: float(arrays[f"sae_{k}"][idx[0]]) for k in KEYS} | {"bracketed": True}
-            continue
-        order = np.argsort(l0)
-        x = np.log(np.maximum(l0[order], 1e-6))
-        target = np.log(cfg.l0)
-        bracketed = bool(x[0] <= target <= x[-1])
-        row = {}
-        for k in KEYS:
-            y = arrays[f"sae_{k}"][idx][order]
-            if bracketed:
-                ok = np.isfinite(y)
-                row[k] = float(np.interp(target, x[ok], y[ok])) if ok.any() else np.nan
-            else:
-                row[k] = float(y[np.argmin(np.abs(x - target))])
-        if bracketed:
-            row["l0"] = float(cfg.l0)  # read there by construction
-        out[name] = row | {"bracketed": bracketed}
-    return out
+    """{name: {score: value at the target L0}} over the stored SAEs (superpose.analysis.sae.read_at_l0)."""
+    return score.read_at_l0(arrays["sae_name"], {k: arrays[f"sae_{k}"] for k in KEYS}, cfg.l0)
 
 
 def analyze(cfg: Config, arrays: dict) -> dict:
@@ -357,38 +281,11 @@ def analyze(cfg: Config, arrays: dict) -> dict:
 
 def plot(cfg: Config, arrays: dict, out_dir) -> list:
     table = at_target(cfg, arrays)
-    names = list(table)
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), gridspec_kw={"wspace": 0.3})
-    x = np.arange(len(names))
-    ax = axes[0]
-    for j, (key, label) in enumerate((("f1", "F1"), ("mcc", "MCC"))):
-        ax.bar(x + (j - 1.5) * 0.2, [table[n][key] for n in names], 0.2, label=f"{label} (ours)")
-        pub = [PUBLISHED.get(n, (np.nan, np.nan))[j] for n in names]
-        ax.bar(x + (j + 0.5) * 0.2, pub, 0.2, label=f"{label} published (L0 25)", alpha=0.45, hatch="//")
-    ax.set_xticks(x, names, fontsize=7, rotation=20)
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=6, loc="lower left")
-    ax.set_title(
-        f"at L0 {cfg.l0}: {cfg.width} latents, {cfg.n_features} features in {cfg.d_input}-D", fontsize=9
-    )
-    ax = axes[1]
-    ax.bar(x - 0.2, [table[n]["absorption"] for n in names], 0.4, label="on a child's occurrences")
-    ax.bar(x + 0.2, [table[n]["alone_miss"] for n in names], 0.4, label="on the parent alone")
-    ax.set_xticks(x, names, fontsize=7, rotation=20)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("parent latent silent (fraction)", fontsize=8)
-    ax.legend(fontsize=7)
-    ax.set_title("absorption: parent / child pairs of the top two levels", fontsize=9)
-    ax = axes[2]
-    for name in dict.fromkeys(str(n) for n in arrays["sae_name"]):
-        idx = [i for i, n in enumerate(arrays["sae_name"]) if str(n) == name]
-        ax.plot(arrays["sae_l0"][idx], arrays["sae_f1"][idx], "o-" if len(idx) > 1 else "s", label=name)
-    ax.axvline(cfg.l0, color="0.5", ls="--", lw=1)
-    ax.set_xscale("log")
-    ax.set_xlabel("L0", fontsize=8)
-    ax.set_ylabel("F1", fontsize=8)
-    ax.legend(fontsize=6)
-    ax.set_title("F1 against L0 (dashed: the target)", fontsize=9)
+    title = f"at L0 {cfg.l0}: {cfg.width} latents, {cfg.n_features} features in {cfg.d_input}-D"
+    sae_plots.against_published(axes[0], table, PUBLISHED, "L0 25", title)
+    sae_plots.absorption_bars(axes[1], table)
+    sae_plots.score_against_l0(axes[2], arrays["sae_name"], arrays["sae_l0"], arrays["sae_f1"], cfg.l0, "F1")
     return [save(fig, f"{out_dir}/sae_structured.png")]
 
 

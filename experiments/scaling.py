@@ -44,29 +44,16 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from superpose.analysis import scaling as measure
 from superpose.config import ConfigError
-from superpose.data import PowerLaw, power_law_frequencies
-from superpose.lab import Experiment, main
+from superpose.data import PowerLaw
+from superpose.lab import Experiment, check, main
 from superpose.lab.fields import between, count, fraction, positive, seed, steps
-from superpose.models import ReluOutput
+from superpose.models import UnitNormRelu
 from superpose.optim import AdamWSigned
 from superpose.study import Study
-
-
-@dataclasses.dataclass(frozen=True)
-class UnitNormRelu(ReluOutput):
-    """The ReLU-output model with the authors' initialisation: W entries N(0, 1/m) (each feature's vector of
-    norm about 1) and b ~ N(0, 1)."""
-
-    def init(self, key, n_features: int, n_hidden: int) -> dict:
-        kw, kb = jax.random.split(key)
-        W = jax.random.normal(kw, (n_hidden, n_features), jnp.float32) / jnp.sqrt(jnp.float32(n_hidden))
-        return {"W": W, "b": jax.random.normal(kb, (n_features,), jnp.float32)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,57 +180,8 @@ def train(cfg: Config, ctx) -> dict:
 # --- analysis: from the arrays alone ---------------------------------------------------------------------
 
 
-def grid(cfg: Config, arrays: dict) -> dict:
-    """Per model (flat, as stored) its regime measures; per (alpha, wd) the loss and overlap exponents."""
-    m = np.asarray(arrays["n_hidden"])
-    alpha = np.asarray(arrays["alpha"], np.float64)
-    wd = np.asarray(arrays["weight_decay"], np.float64)
-    loss = np.asarray(arrays["final_loss"], np.float64)
-    W = np.asarray(arrays["W"])
-    frac = measure.represented_fraction(W, cfg.norm_threshold)
-    overlap = np.array([measure.mean_squared_overlap(w, cfg.norm_threshold) for w in W])
-    alphas = np.unique(alpha)
-    wds = np.unique(wd)
-    fits = {}
-    for a in alphas:
-        for d in wds:
-            at = np.isclose(alpha, a) & np.isclose(wd, d)
-            fits[(float(a), float(d))] = {
-                "loss": measure.fit_power_law(m[at], loss[at]),
-                "overlap": measure.fit_power_law(m[at], overlap[at]),
-                "fraction": float(np.mean(frac[at])),
-            }
-    ms = np.unique(m)
-    dropped = {  # weak superposition's prediction: the m most frequent features kept, the rest dropped
-        float(a): measure.fit_power_law(
-            ms,
-            [
-                measure.dropped_feature_loss(power_law_frequencies(cfg.n_features, float(a)), int(k))
-                for k in ms
-            ],
-        )["exponent"]
-        for a in alphas
-    }
-    return {
-        "m": m,
-        "alpha": alpha,
-        "wd": wd,
-        "loss": loss,
-        "fraction": frac,
-        "overlap": overlap,
-        "alphas": alphas,
-        "wds": wds,
-        "fits": fits,
-        "dropped": dropped,
-    }
-
-
-def _check(name, passed, value, expected) -> dict:
-    return {"name": name, "passed": bool(passed), "value": value, "expected": expected}
-
-
 def analyze(cfg: Config, arrays: dict) -> dict:
-    g = grid(cfg, arrays)
+    g = measure.regime_grid(arrays, cfg.n_features, cfg.norm_threshold)
     fits, alphas, wds = g["fits"], g["alphas"], g["wds"]
     strong = float(wds.min())
     weak, separating = (
@@ -279,15 +217,15 @@ def analyze(cfg: Config, arrays: dict) -> dict:
                 f"{a:g}: {v:.2f} ± {s:.2f}" for a, v, s in zip(flat, ef, sf)
             )
             name = f"strong superposition (wd {strong:g}): loss ~ m^-1 at alpha {', '.join(f'{a:g}' for a in flat)}"
-            checks.append(_check(name, np.all(np.abs(ef - 1) <= tol), value, f"each 1 ± {tol}"))
+            checks.append(check(name, np.all(np.abs(ef - 1) <= tol), value, f"each 1 ± {tol}"))
             a = float(alphas[np.argmin(np.abs(alphas - cfg.steep_alpha))])
             (es,), (ss,) = exponents(strong, at=[a]), stderrs(strong, at=[a])
             name = f"strong superposition (wd {strong:g}): loss steeper than 1/m at alpha {a:g}"
             value = f"exponent {es:.2f} ± {ss:.2f} (their Fig. 6e: ~2 alpha = {2 * a:g})"
-            checks.append(_check(name, es > 1 + tol, value, f"> {1 + tol:g}"))
+            checks.append(check(name, es > 1 + tol, value, f"> {1 + tol:g}"))
         name = f"strong superposition (wd {strong:g}): mean squared overlap ~ 1/m"
         checks.append(
-            _check(
+            check(
                 name, np.all(np.abs(o - 1) <= tol), f"overlap ~ m^-e, e by alpha {fmt(o)}", f"each 1 ± {tol}"
             )
         )
@@ -300,13 +238,13 @@ def analyze(cfg: Config, arrays: dict) -> dict:
         )
         expected = f"each within {cfg.weak_tolerance} of the dropped-tail exponent (-> alpha as n/m -> inf)"
         name = f"weak superposition (wd {weak:g}): loss follows the frequency tail, ~ m^-alpha"
-        checks.append(_check(name, np.all(gap <= cfg.weak_tolerance), value, expected))
+        checks.append(check(name, np.all(gap <= cfg.weak_tolerance), value, expected))
     if strong < 0 < separating:
         fs, fw = g["fraction"][np.isclose(g["wd"], strong)], g["fraction"][np.isclose(g["wd"], separating)]
         value = f"wd {strong:g}: {fs.min():.3f}..{fs.max():.3f}; wd {separating:g}: {fw.min():.3f}..{fw.max():.3f}"
         expected = f"every wd {strong:g} model > 0.9, every wd {separating:g} model < 0.5"
         checks.append(
-            _check(
+            check(
                 "the represented fraction separates the regimes",
                 fs.min() > 0.9 and fw.max() < 0.5,
                 value,
@@ -320,7 +258,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     from superpose.plots import save
     from superpose.plots import scaling as figures
 
-    g = grid(cfg, arrays)
+    g = measure.regime_grid(arrays, cfg.n_features, cfg.norm_threshold)
     paths = [save(figures.loss_vs_width(g), f"{out_dir}/scaling_loss.png")]
     paths.append(save(figures.phase_map(g), f"{out_dir}/scaling_phase.png"))
     return paths

@@ -111,3 +111,37 @@ def absorption(joint, present, parent: int, child: int, latent: int | None = Non
     if n_child == 0:
         return float("nan")
     return float(1.0 - joint[latent, child] / n_child)
+
+
+def read_at_l0(names, scores: dict, target: float) -> dict[str, dict]:
+    """Scores of SAEs read at a target L0, as published comparisons are read off curves of L0.
+
+    names [k]: each SAE's label (several SAEs of one label: a coefficient sweep); scores {score: [k]}, "l0"
+    among them. Returns {label: {score: value, "bracketed": bool}}: a label with one SAE gives its own values;
+    a sweep is interpolated linearly in log L0 at the target (non-finite values left out; then "l0" is the
+    target by construction), or, when its L0s do not bracket the target, the SAE nearest in log L0 with
+    "bracketed": False."""
+    names = [str(n) for n in names]
+    l0_all = np.asarray(scores["l0"], np.float64)
+    out = {}
+    for name in dict.fromkeys(names):
+        idx = [i for i, n in enumerate(names) if n == name]
+        if len(idx) == 1:
+            out[name] = {k: float(np.asarray(v)[idx[0]]) for k, v in scores.items()} | {"bracketed": True}
+            continue
+        order = np.argsort(l0_all[idx])
+        x = np.log(np.maximum(l0_all[idx][order], 1e-6))
+        at = np.log(target)
+        bracketed = bool(x[0] <= at <= x[-1])
+        row = {}
+        for k, v in scores.items():
+            y = np.asarray(v, np.float64)[idx][order]
+            if bracketed:
+                ok = np.isfinite(y)
+                row[k] = float(np.interp(at, x[ok], y[ok])) if ok.any() else np.nan
+            else:
+                row[k] = float(y[np.argmin(np.abs(x - at))])
+        if bracketed:
+            row["l0"] = float(target)
+        out[name] = row | {"bracketed": bracketed}
+    return out

@@ -6,7 +6,7 @@ Owns: `fit_power_law` (log-log least squares: exponent and its standard error),
 uses 1/2), `mean_squared_overlap` (mean over pairs of represented features of the squared cosine between
 their vectors: 1/m for random directions in m dimensions, the paper's reason for loss ~ 1/m) and
 `dropped_feature_loss` (the loss of a model that keeps the m most frequent features exactly and drops the
-rest: the weak-superposition prediction). Does not: train, plot.
+rest: the weak-superposition prediction), `regime_grid` (all of these over a stored m x alpha x wd sweep). Does not: train, plot.
 
 Conventions: W is [..., m, n] with column i feature i's vector (superpose's tied models).
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from superpose.analysis.stats import power_law_fit
+from superpose.data import power_law_frequencies
 
 
 def fit_power_law(x, y) -> dict:
@@ -65,3 +66,36 @@ def dropped_feature_loss(p, m: int, mean_square: float = 4.0 / 3.0) -> float:
     most frequent; the weak-superposition loss, ~ m^-alpha for p_i ~ i^-(1+alpha)."""
     p = np.asarray(p, np.float64)
     return float(np.sum(p[m:]) * mean_square / p.size)
+
+
+def regime_grid(arrays: dict, n_features: int, threshold: float = 0.5) -> dict:
+    """A sweep over width m x alpha x weight decay (x seeds), from its stored arrays (flat per model:
+    n_hidden, alpha, weight_decay, final_loss, W zero-padded to [models, m_max, n]): per model the represented
+    fraction and mean squared overlap; per (alpha, wd) the fitted loss and overlap exponents against m and the
+    mean represented fraction; per alpha the exponent of the weak-superposition prediction
+    (dropped_feature_loss over the same widths)."""
+    m = np.asarray(arrays["n_hidden"])
+    alpha = np.asarray(arrays["alpha"], np.float64)
+    wd = np.asarray(arrays["weight_decay"], np.float64)
+    loss = np.asarray(arrays["final_loss"], np.float64)
+    W = np.asarray(arrays["W"])
+    frac = represented_fraction(W, threshold)
+    overlap = np.array([mean_squared_overlap(w, threshold) for w in W])
+    alphas, wds, ms = np.unique(alpha), np.unique(wd), np.unique(m)
+    fits = {}
+    for a in alphas:
+        for d in wds:
+            at = np.isclose(alpha, a) & np.isclose(wd, d)
+            fits[(float(a), float(d))] = {
+                "loss": fit_power_law(m[at], loss[at]),
+                "overlap": fit_power_law(m[at], overlap[at]),
+                "fraction": float(np.mean(frac[at])),
+            }
+    dropped = {
+        float(a): fit_power_law(
+            ms, [dropped_feature_loss(power_law_frequencies(n_features, float(a)), int(k)) for k in ms]
+        )["exponent"]
+        for a in alphas
+    }
+    return {"m": m, "alpha": alpha, "wd": wd, "loss": loss, "fraction": frac, "overlap": overlap,
+            "alphas": alphas, "wds": wds, "fits": fits, "dropped": dropped}  # fmt: skip

@@ -14,7 +14,7 @@ Add a model by writing such a class in a file of its own (or subclassing one); t
 changes. Register it in MODELS to make it available by name (fit, Study, `superpose sweep`).
 
     base.py          xavier_normal, model_loss, weighted_mse
-    autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights)
+    autoencoders.py  Linear, ReluOutput, ReluHidden (tied weights), UnitNormRelu (W ~ N(0, 1/m))
     mlp.py           AbsMLP (untied, computes |x|)
     packing.py       Packing (N unit vectors pushed apart by a penalty on their cosines; NoData)
     memorization.py  SparseReluOutput (ReluOutput on a stored set of sparse points, full batch; StoredSet)
@@ -27,7 +27,7 @@ changes. Register it in MODELS to make it available by name (fit, Study, `superp
 from __future__ import annotations
 
 from superpose.config import lookup
-from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel
+from superpose.models.autoencoders import Linear, ReluHidden, ReluOutput, TiedModel, UnitNormRelu
 from superpose.models.base import model_loss, weighted_mse, xavier_normal
 from superpose.models.compute import ResidualMLP, UniversalAND
 from superpose.models.facts import FactMLP, FullTable, LinearMemory
@@ -73,6 +73,7 @@ __all__ = [
     "ResidualMLP",
     "TiedModel",
     "UniversalAND",
+    "UnitNormRelu",
     "get_model",
     "model_loss",
     "weighted_mse",

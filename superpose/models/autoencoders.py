@@ -63,3 +63,14 @@ class ReluHidden(ReluOutput):
 
     def hidden(self, params, x):
         return jax.nn.relu(super().hidden(params, x))
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitNormRelu(ReluOutput):
+    """The ReLU-output model with Liu, Liu & Gore's (2025) initialisation: W entries N(0, 1/m) (each feature's vector of
+    norm about 1) and b ~ N(0, 1)."""
+
+    def init(self, key, n_features: int, n_hidden: int) -> dict:
+        kw, kb = jax.random.split(key)
+        W = jax.random.normal(kw, (n_hidden, n_features), jnp.float32) / jnp.sqrt(jnp.float32(n_hidden))
+        return {"W": W, "b": jax.random.normal(kb, (n_features,), jnp.float32)}

@@ -35,6 +35,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 ARCHITECTURES = ("relu", "topk", "batchtopk", "jumprelu", "matryoshka")
@@ -732,3 +733,69 @@ def synthbench_source(
              "bias": b.astype(np.float32)}  # fmt: skip
     return {"F": extra["directions"], "probs": p.astype(np.float32), "parent": parent, "level": level,
             "extra": extra}  # fmt: skip
+
+
+def parent_child_pairs(src: dict, levels=(0, 1)) -> np.ndarray:
+    """[m, 2] (parent, child) pairs of a synthbench_source whose parent sits at one of `levels` (the densest:
+    roots and their children)."""
+    child = np.flatnonzero(src["parent"] >= 0)
+    keep = np.isin(src["level"][src["parent"][child]], levels)
+    return np.stack([src["parent"][child[keep]], child[keep]], axis=1)
+
+
+def _finite_mean(values) -> float:
+    """The mean of the finite values (NaN when there are none)."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def score_hierarchical(sae, src: dict, p: dict, sampler, n_samples: int, *, seed: int = 1) -> dict:
+    """Every score of one SAE (params p) against a synthbench_source on n_samples fresh activations drawn by
+    `sampler` (its Hierarchical): SynthSAEBench's F1 (each latent's firing against its best-|cos| feature,
+    mean over latents) and "mcc" (mean |cos| of latents matched one-to-one, Hungarian); ours (analysis.sae.score:
+    one-to-one F1 and Matthews correlation, MMCS, L0, dead, explained variance); and absorption on the
+    parent/child pairs of the two top levels: the parent's latent (matched one-to-one, |cos| >= 0.5) silent on
+    a child's occurrences ("absorption") and on the parent's occurrences without a child ("alone_miss")."""
+    from superpose.analysis import sae as score
+
+    stats = evaluate(sae, src["F"], src["probs"], {k: jnp.asarray(v) for k, v in p.items()},
+                     n_samples=n_samples, seed=seed, structured=sampler, extra=src["extra"])  # fmt: skip
+    D = np.asarray(sae.dictionary({k: jnp.asarray(v) for k, v in p.items()}))
+    F = src["F"]
+    ours = score.score(D, F, stats)
+    C = np.abs(score.cosines(D, F))  # [k, n]
+    best = C.argmax(axis=1)
+    published_f1 = score.firing_scores(stats["fired"], stats["present"], stats["joint"], stats["n_samples"],
+                                       np.arange(D.shape[1]), best)["f1"]  # fmt: skip
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(C, maximize=True)
+    latent_of = np.full(F.shape[1], -1)
+    latent_of[cols] = rows
+    absorbed, alone = [], []
+    joint, present = stats["joint"], stats["present"]
+    parent_of = src["parent"]
+    for P, c in parent_child_pairs(src):
+        j = latent_of[P]
+        if j < 0 or C[j, P] < 0.5:
+            continue
+        absorbed.append(score.absorption(joint, present, int(P), int(c), latent=int(j)))
+        kids = np.flatnonzero(parent_of == P)
+        n_alone = present[P] - present[kids].sum()
+        fired_alone = joint[j, P] - joint[j, kids].sum()
+        alone.append(1.0 - fired_alone / n_alone if n_alone > 0 else np.nan)
+    n_pairs = len(parent_child_pairs(src))
+    return {
+        "f1": float(published_f1.mean()),
+        "mcc": float(C[rows, cols].mean()),
+        "f1_matched": ours["f1"],
+        "matthews": ours["mcc"],
+        "mmcs": ours["mmcs"],
+        "l0": ours["l0"],
+        "dead": ours["dead"],
+        "explained_variance": ours["explained_variance"],
+        "absorption": _finite_mean(absorbed),
+        "alone_miss": _finite_mean(alone),
+        "parents_found": len(absorbed) / max(n_pairs, 1),
+    }

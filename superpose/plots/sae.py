@@ -80,3 +80,49 @@ def architectures(ax, names, values: dict, title: str = "at the true feature cou
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=9)
+
+
+def against_published(ax, table: dict, published: dict, published_at: str, title: str) -> None:
+    """Grouped bars per SAE label: F1 and MCC ours (table {label: {"f1", "mcc"}}) beside the published
+    (published {label: (f1, mcc)}; hatched, absent labels empty)."""
+    names = list(table)
+    x = np.arange(len(names))
+    for j, (key, label) in enumerate((("f1", "F1"), ("mcc", "MCC"))):
+        ax.bar(x + (j - 1.5) * 0.2, [table[n][key] for n in names], 0.2, label=f"{label} (ours)")
+        pub = [published.get(n, (np.nan, np.nan))[j] for n in names]
+        ax.bar(
+            x + (j + 0.5) * 0.2, pub, 0.2, label=f"{label} published ({published_at})", alpha=0.45, hatch="//"
+        )
+    ax.set_xticks(x, names, fontsize=7, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=6, loc="lower left")
+    ax.set_title(title, fontsize=9)
+
+
+def absorption_bars(ax, table: dict) -> None:
+    """Per SAE label, how often the parent's latent is silent on a child's occurrences ("absorption") and on
+    the parent alone ("alone_miss")."""
+    names = list(table)
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, [table[n]["absorption"] for n in names], 0.4, label="on a child's occurrences")
+    ax.bar(x + 0.2, [table[n]["alone_miss"] for n in names], 0.4, label="on the parent alone")
+    ax.set_xticks(x, names, fontsize=7, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("parent latent silent (fraction)", fontsize=8)
+    ax.legend(fontsize=7)
+    ax.set_title("absorption: parent / child pairs of the top two levels", fontsize=9)
+
+
+def score_against_l0(ax, names, l0, values, target: float, label: str) -> None:
+    """One line per SAE label (a coefficient sweep; a lone SAE a square) of a score against L0 (log axis), the
+    target L0 dashed."""
+    names = [str(n) for n in names]
+    for name in dict.fromkeys(names):
+        idx = [i for i, n in enumerate(names) if n == name]
+        ax.plot(np.asarray(l0)[idx], np.asarray(values)[idx], "o-" if len(idx) > 1 else "s", label=name)
+    ax.axvline(target, color="0.5", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("L0", fontsize=8)
+    ax.set_ylabel(label, fontsize=8)
+    ax.legend(fontsize=6)
+    ax.set_title(f"{label} against L0 (dashed: the target)", fontsize=9)
