@@ -31,9 +31,8 @@ def test_quick_checks_pass(quick):
     code, summary, _, run = quick
     failed = [c for c in summary["checks"] if not c["passed"]]
     assert code == 0 and not failed, failed
-    assert (
-        len(summary["checks"]) == 3
-    )  # all but the two strong exponent checks: quick mode reports them unchecked
+    # all but the two strong exponent checks: quick mode reports them unchecked
+    assert len(summary["checks"]) == 3
     assert {float(a) for a in summary["strong_exponents"]} == {0.0, 1.0}
     assert (run / "scaling_loss.png").exists() and (run / "scaling_phase.png").exists()
 

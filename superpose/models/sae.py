@@ -711,11 +711,10 @@ def synthbench_source(
         frontier = new
     q = p.copy()
     if compensate:
-        for node in range(n):
-            if parent[node] >= 0:
-                P = parent[node]
-                others = p[parent == P].sum() - p[node]
-                q[node] = p[node] / p[P] * (1.0 + others / p[P])
+        child = np.flatnonzero(parent >= 0)
+        P = parent[child]
+        siblings = np.bincount(P, weights=p[child], minlength=n)[P]  # the children's densities, per parent
+        q[child] = p[child] / p[P] * (1.0 + (siblings - p[child]) / p[P])
         q = np.minimum(q, 1.0)
     L = rng.normal(0.0, correlation, size=(n, rank))
     norms = np.linalg.norm(L, axis=1, keepdims=True)
@@ -759,9 +758,10 @@ def score_hierarchical(sae, src: dict, p: dict, sampler, n_samples: int, *, seed
     a child's occurrences ("absorption") and on the parent's occurrences without a child ("alone_miss")."""
     from superpose.analysis import sae as score
 
-    stats = evaluate(sae, src["F"], src["probs"], {k: jnp.asarray(v) for k, v in p.items()},
-                     n_samples=n_samples, seed=seed, structured=sampler, extra=src["extra"])  # fmt: skip
-    D = np.asarray(sae.dictionary({k: jnp.asarray(v) for k, v in p.items()}))
+    p = {k: jnp.asarray(v) for k, v in p.items()}
+    stats = evaluate(sae, src["F"], src["probs"], p, n_samples=n_samples, seed=seed, structured=sampler,
+                     extra=src["extra"])  # fmt: skip
+    D = np.asarray(sae.dictionary(p))
     F = src["F"]
     ours = score.score(D, F, stats)
     C = np.abs(score.cosines(D, F))  # [k, n]
@@ -776,7 +776,8 @@ def score_hierarchical(sae, src: dict, p: dict, sampler, n_samples: int, *, seed
     absorbed, alone = [], []
     joint, present = stats["joint"], stats["present"]
     parent_of = src["parent"]
-    for P, c in parent_child_pairs(src):
+    pairs = parent_child_pairs(src)
+    for P, c in pairs:
         j = latent_of[P]
         if j < 0 or C[j, P] < 0.5:
             continue
@@ -785,7 +786,6 @@ def score_hierarchical(sae, src: dict, p: dict, sampler, n_samples: int, *, seed
         n_alone = present[P] - present[kids].sum()
         fired_alone = joint[j, P] - joint[j, kids].sum()
         alone.append(1.0 - fired_alone / n_alone if n_alone > 0 else np.nan)
-    n_pairs = len(parent_child_pairs(src))
     return {
         "f1": float(published_f1.mean()),
         "mcc": float(C[rows, cols].mean()),
@@ -797,5 +797,5 @@ def score_hierarchical(sae, src: dict, p: dict, sampler, n_samples: int, *, seed
         "explained_variance": ours["explained_variance"],
         "absorption": _finite_mean(absorbed),
         "alone_miss": _finite_mean(alone),
-        "parents_found": len(absorbed) / max(n_pairs, 1),
+        "parents_found": len(absorbed) / max(len(pairs), 1),
     }
