@@ -63,6 +63,18 @@ def test_a_wrong_sae_fails_the_key_checks(quick_run, how):
     assert not [c for c in summary["checks"] if c["name"].startswith("pentagon: an SAE")][0]["passed"]
 
 
+def test_a_single_dictionary_size_plots(quick_run, tmp_path):
+    """Before: `sae --set dict_ratios=1` trained, then its figure ended in IndexError (the panel comparing
+    each dictionary with the next larger one had no column to outline)."""
+    _, run = quick_run
+    arrays = dict(np.load(run / "results.npz"))
+    arrays["pub_sizes"] = np.array([64])
+    cfg = sae.Config(**{**sae.QUICK, "dict_ratios": (1.0,)})
+    assert sae.tables(arrays, "pub")["mmcs_larger"].shape == (3, 0)
+    paths = sae.plot(cfg, arrays, tmp_path)
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+
+
 def test_feature_probabilities_follow_the_published_law():
     p = sae.feature_probs(sae.Config())
     assert p.shape == (512,) and abs(p.sum() - 5.0) < 1e-3

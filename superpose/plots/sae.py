@@ -20,6 +20,11 @@ def heatmap(
 ):
     """values [l1s, sizes] as cells (dictionary size across, L1 down), each labelled with its value; NaN blank."""
     values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:  # e.g. "with the next larger dictionary" when there is one size
+        ax.set_title(title, fontsize=9)
+        ax.text(0.5, 0.5, "nothing to compare", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+        ax.set_axis_off()
+        return None
     im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(len(sizes)), [str(int(s)) for s in sizes], fontsize=7)
     ax.set_yticks(range(len(l1s)), [f"{v:g}" for v in l1s], fontsize=7)
@@ -78,6 +83,7 @@ def architectures(ax, names, values: dict, title: str = "at the true feature cou
         ax.bar(x + (i - (len(values) - 1) / 2) * width, v, width, label=metric)
     ax.set_xticks(x, list(names), fontsize=6, rotation=25)
     ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score against the truth", fontsize=8)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=9)
 
