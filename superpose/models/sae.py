@@ -329,7 +329,6 @@ def evaluate(
     error over the squared distance of every sample from the mean of all of them). structured: a Structured
     sampler whose features() draw x instead, with its per-instance values `extra` (structured_source's or
     synthbench_source's; a "bias" there is added to every activation)."""
-    import numpy as np
 
     n_batches = max(1, -(-n_samples // batch))
     key = jax.random.fold_in(jax.random.key(seed), 3)
@@ -384,7 +383,6 @@ def sae_study(
     model: one compiled sweep each, behind the one Study); l1_by_arch {arch: coefficient}: each architecture's
     own sparsity coefficient instead of an l1 axis. config: TrainConfig fields (n_steps, batch_size,
     schedule, ...). optimizer: default UnitDecoder() (Adam, decoder columns renormalised after each step)."""
-    import numpy as np
 
     from superpose.config import per_feature, per_instance
     from superpose.study import Study
@@ -433,7 +431,6 @@ def score_result(study, result, F, probs, *, n_samples: int = 16_384, seed: int 
     F (superpose.analysis.sae.score), in the result's flat (row-major) order: [{score: float, ..., "fvu",
     "D": unit-norm dictionary [d, size], "fired": firing counts [size]}] (masked sizes: the instance's own
     latents only)."""
-    import numpy as np
 
     from superpose.analysis import sae as analysis
 
@@ -463,7 +460,6 @@ def stack_scores(rows: list[dict], prefix: str, labels=None) -> dict:
     """score_result's rows as arrays: {f"{prefix}_{name}": [rows, ...]}; with labels [g] (the values of the
     result's first axis, e.g. dictionary sizes), the rows split into g equal consecutive runs, each stacked
     under f"{prefix}_k{label}_{name}"."""
-    import numpy as np
 
     if labels is None:
         return {f"{prefix}_{k}": np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
@@ -534,7 +530,6 @@ def structured_source(
     directions F [d, n], a rank-`rank` correlation of roots with loadings of norm `correlation` (< 1), and
     magnitude noise mag_std. Returns {"F": [d, n], "probs": [n] marginal densities, "extra": {...}} where
     extra holds Structured's per-instance values (add a leading instance axis for make_hyper)."""
-    import numpy as np
     from scipy.special import ndtri
 
     rng = np.random.default_rng([seed, 22])
@@ -644,7 +639,6 @@ class Hierarchical:
 def zipf_probs(n: int, exponent: float = 0.5, p_max: float = 0.4, p_min: float = 5e-4):
     """[n] SynthSAEBench's Zipf densities: r^-exponent (r = 1..n) rescaled linearly onto [p_min, p_max]
     (descending; not clipped as structured_source does)."""
-    import numpy as np
 
     w = np.arange(1, n + 1, dtype=np.float64) ** -exponent
     if n == 1:
@@ -685,7 +679,6 @@ def synthbench_source(
       which we skip: it moves the directions little), and a random bias b of norm `bias`.
     Returns {"F": [d, n], "probs": [n] target densities, "parent": [n], "level": [n] (0 for roots, -1
     outside the trees), "extra": Hierarchical's per-instance values}."""
-    import numpy as np
     from scipy.special import ndtri
 
     from superpose.config import ConfigError
