@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from superpose.config import ConfigError, make_hyper
-from superpose.models.sae import ARCHITECTURES, SparseAutoencoder, UnitDecoder, evaluate, heaviside, sae_study
+from superpose.models.sae import (
+    ARCHITECTURES,
+    SparseAutoencoder,
+    UnitDecoder,
+    evaluate,
+    heaviside,
+    kth_largest,
+    sae_study,
+)
 
 
 def true_sae(model: SparseAutoencoder, F: np.ndarray, threshold: float = 0.0) -> dict:
@@ -30,6 +38,26 @@ def true_sae(model: SparseAutoencoder, F: np.ndarray, threshold: float = 0.0) ->
 def hyper(l1=0.0, size=None):
     extra = {"l1": l1} if size is None else {"l1": l1, "size": size}
     return make_hyper(1, 5, extra=extra).take(0)
+
+
+# Values with ties, both zeros, infinities and tiny/huge magnitudes: where a bisection on float bits could slip.
+_values = st.sampled_from(
+    [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 3e38, -3e38, float("inf"), float("-inf"), 0.5]
+)
+_floats = st.one_of(_values, st.floats(-1e6, 1e6, width=32))
+
+
+@settings(max_examples=60)
+@given(st.integers(1, 6), st.integers(1, 7), st.data())
+def test_kth_largest_is_exactly_top_k(rows, cols, data):
+    x = np.array(data.draw(st.lists(_floats, min_size=rows * cols, max_size=rows * cols)), np.float32)
+    x = jnp.asarray(x.reshape(rows, cols))
+    k = data.draw(st.integers(1, x.size))
+    assert float(kth_largest(x, k)) == float(jax.lax.top_k(x.reshape(-1), k)[0][-1])
+    j = data.draw(st.integers(1, rows))
+    np.testing.assert_array_equal(kth_largest(x, j, axis=0), jax.lax.top_k(x.T, j)[0][:, -1])
+    with pytest.raises(ValueError, match="outside"):
+        kth_largest(x, rows + 1, axis=0)
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
