@@ -40,6 +40,13 @@ def _name(path) -> str:
     return "/".join(str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path)
 
 
+def _pure_dict(state) -> dict:
+    """An nnx.State as a nested dict: nnx.to_pure_dict where flax has it (State.to_pure_dict is deprecated
+    there), the method on older flax."""
+    to_pure_dict = getattr(nnx, "to_pure_dict", None)
+    return state.to_pure_dict() if to_pure_dict is None else to_pure_dict(state)
+
+
 def _flatten(tree) -> dict[str, jax.Array]:
     return {_name(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
 
@@ -49,7 +56,7 @@ def _structure(factory: Factory, n_features: int, n_hidden: int):
     """(graphdef, abstract nested params, {name: shape}) of factory's module, built without any FLOPs."""
     abstract = nnx.eval_shape(lambda: factory(nnx.Rngs(0), n_features, n_hidden))
     graphdef, params, _ = nnx.split(abstract, nnx.Param, ...)
-    nested = params.to_pure_dict()
+    nested = _pure_dict(params)
     return graphdef, nested, {name: tuple(leaf.shape) for name, leaf in _flatten(nested).items()}
 
 
@@ -94,9 +101,9 @@ class NNXModel:
         if jax.tree.leaves(rest):
             raise ValueError(
                 "NNXModel trains nnx.Param state only; the module also holds "
-                f"{sorted(_flatten(rest.to_pure_dict()))} (drop stored rngs, use nnx.Param)"
+                f"{sorted(_flatten(_pure_dict(rest)))} (drop stored rngs, use nnx.Param)"
             )
-        return _flatten(params.to_pure_dict())
+        return _flatten(_pure_dict(params))
 
     def apply(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
         """x [n_features, batch] -> x_hat [n_features, batch], through the module rebuilt from params."""
