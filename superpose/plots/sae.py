@@ -101,8 +101,10 @@ def against_published(ax, table: dict, published: dict, published_at: str, title
             x + (j + 0.5) * 0.2, pub, 0.2, label=f"{label} published ({published_at})", alpha=0.45, hatch="//"
         )
     ax.set_xticks(x, names, fontsize=7, rotation=20)
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=6, loc="lower left")
+    ax.set_ylim(0, 1.3)  # room above 1 for the legend: bars reach 1
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("score against the truth", fontsize=8)
+    ax.legend(fontsize=6, loc="upper center", ncol=2, handlelength=1.5, columnspacing=0.8)
     ax.set_title(title, fontsize=9)
 
 
