@@ -268,9 +268,7 @@ def plot(cfg: Config, arrays: dict, out_dir) -> list:
     sae_plots.heatmap(axes[2], pub["mmcs_larger"], sizes[:-1], l1s, "MMCS with next larger", vmin=0, vmax=1)
     sae_plots.heatmap(axes[3], pub["l0"], sizes, l1s, "L0 (active latents)", cmap="cividis", fmt="{:.1f}")
     if cfg.n_true in list(sizes):
-        col = list(sizes).index(cfg.n_true)  # the next-larger panel has one column fewer
-        panels = [ax for j, ax in enumerate(axes[:4]) if j != 2 or col < len(sizes) - 1]
-        sae_plots.outline_column(panels, col, len(l1s))
+        sae_plots.outline_column(axes[:4], list(sizes).index(cfg.n_true), len(l1s))
     truth, archs = arrays["pub_truth"], list(cfg.arch_names)
     bars = {"MMCS": [score.mmcs(truth, D) for D in arrays["arch_D"]], "F1": arrays["arch_f1"]}
     sae_plots.architectures(axes[4], archs, {**bars, "MCC": arrays["arch_mcc"]}, f"{cfg.n_true} latents")

@@ -91,9 +91,9 @@ def _from_order_key(key) -> jax.Array:
 def kth_largest(x, k, axis: int | None = None) -> jax.Array:
     """The k-th largest value of x (float32; over all of it, or along `axis`, that axis dropped), exactly as
     jax.lax.top_k(...)[0][..., k - 1] gives it, found by bisection on the order-preserving integer image of
-    the floats: 32 counting passes over x instead of a sort. On a CPU, at 512 latents x 1,024 samples, a
-    sample's 5th largest came 5x faster and the batch's 5,120th 10x faster than by top_k, which had cost
-    TopK and BatchTopK SAEs as much as their matmuls. k counts from 1 and must be at most the size."""
+    the floats: 32 counting passes over x instead of a sort. On a CPU top_k had cost TopK and BatchTopK SAEs
+    as much as their matmuls; this is 6-15x faster (benchmarks/kth_largest.py, RESULTS.md). k counts from 1
+    and must be at most the size."""
     size = x.size if axis is None else x.shape[axis]
     if not 1 <= k <= size:
         raise ValueError(f"kth_largest: k={k} outside 1..{size}")
@@ -365,7 +365,6 @@ def evaluate(
     error over the squared distance of every sample from the mean of all of them). structured: a Structured
     sampler whose features() draw x instead, with its per-instance values `extra` (structured_source's or
     synthbench_source's; a "bias" there is added to every activation)."""
-
     n_batches = max(1, -(-n_samples // batch))
     key = jax.random.fold_in(jax.random.key(seed), 3)
     fired, joint, present, err, total, square = _evaluate(
@@ -496,7 +495,6 @@ def stack_scores(rows: list[dict], prefix: str, labels=None) -> dict:
     """score_result's rows as arrays: {f"{prefix}_{name}": [rows, ...]}; with labels [g] (the values of the
     result's first axis, e.g. dictionary sizes), the rows split into g equal consecutive runs, each stacked
     under f"{prefix}_k{label}_{name}"."""
-
     if labels is None:
         return {f"{prefix}_{k}": np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
     n = len(rows) // len(labels)
@@ -675,7 +673,6 @@ class Hierarchical:
 def zipf_probs(n: int, exponent: float = 0.5, p_max: float = 0.4, p_min: float = 5e-4):
     """[n] SynthSAEBench's Zipf densities: r^-exponent (r = 1..n) rescaled linearly onto [p_min, p_max]
     (descending; not clipped as structured_source does)."""
-
     w = np.arange(1, n + 1, dtype=np.float64) ** -exponent
     if n == 1:
         return np.array([p_max])

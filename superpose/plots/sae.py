@@ -61,11 +61,14 @@ def atoms_over_truth(ax, truth: np.ndarray, atoms: np.ndarray, title: str | None
 
 
 def outline_column(axes, col: int, n_rows: int) -> None:
-    """Outline column `col` of every heatmap in axes (black under white: visible on dark and light cells) and
-    bold its tick label; a line through it would hide its numbers."""
+    """Outline column `col` of every heatmap in axes that has it (black under white: visible on dark and light
+    cells) and bold its tick label; a line through it would hide its numbers. A heatmap with fewer columns
+    (the next-larger comparison has one fewer; an empty one none) is left as it is."""
     import matplotlib.pyplot as plt
 
     for ax in axes:
+        if not ax.axison or col >= len(ax.get_xticklabels()):
+            continue
         for color, width in (("k", 2.6), ("w", 1.0)):
             ax.add_patch(
                 plt.Rectangle(
